@@ -1,0 +1,114 @@
+// farside-scanner: the stateless, CPU-bound service that scans messages (gRPC Scanner).
+#include <cstdio>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "google/protobuf/util/time_util.h"
+#include "lib/common/config_loader.h"
+#include "lib/common/host_port.h"
+#include "lib/common/log.h"
+#include "lib/common/shutdown.h"
+#include "lib/rpc/server.h"
+#include "lib/telemetry/admin_server.h"
+#include "lib/telemetry/metrics.h"
+#include "services/scanner/grpc_state_client.h"
+#include "services/scanner/scan_service.h"
+#include "services/scanner/scanner.h"
+
+ABSL_FLAG(std::string, config, "", "YAML configuration file (default: built-in defaults)");
+ABSL_FLAG(std::string, listen, "", "gRPC HOST:PORT (scanner.listen, default 127.0.0.1:11433)");
+ABSL_FLAG(std::string, metrics, "",
+          "HTTP HOST:PORT for /metrics, /healthz, /readyz (default 127.0.0.1:11533)");
+ABSL_FLAG(std::string, controller, "", "controller HOST:PORT (default 127.0.0.1:11434)");
+ABSL_FLAG(std::string, name, "", "name reported in results (default: host name)");
+ABSL_FLAG(std::string, log_level, "", "debug, info, warning or error");
+
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+absl::Duration ToAbsl(const google::protobuf::Duration& d) {
+  return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(d));
+}
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "farside-scanner: %s\n", std::string(s.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  farside::BlockShutdownSignals();
+  absl::SetProgramUsageMessage("Farside scanner: scans messages over gRPC (farside.v1.Scanner)");
+  absl::ParseCommandLine(argc, argv);
+
+  absl::StatusOr<farside::v1::Config> cfg = farside::config::LoadConfig(absl::GetFlag(FLAGS_config));
+  if (!cfg.ok()) return Fail(cfg.status());
+  const std::pair<std::string, std::string> overrides[] = {
+      {"scanner.listen", absl::GetFlag(FLAGS_listen)},
+      {"scanner.metrics_listen", absl::GetFlag(FLAGS_metrics)},
+      {"scanner.controller", absl::GetFlag(FLAGS_controller)},
+      {"scanner.name", absl::GetFlag(FLAGS_name)},
+      {"logging.level", absl::GetFlag(FLAGS_log_level)},
+  };
+  for (const auto& [path, value] : overrides) {
+    if (value.empty()) continue;
+    if (absl::Status s = farside::config::SetPath(&*cfg, path, value); !s.ok()) return Fail(s);
+  }
+  const farside::v1::ScannerConfig& sc = cfg->scanner();
+  if (absl::Status s = farside::log::Configure("scanner", cfg->logging().level(),
+                                               cfg->logging().format());
+      !s.ok()) {
+    return Fail(s);
+  }
+  absl::StatusOr<farside::HostPort> listen = farside::ParseHostPort(sc.listen());
+  if (!listen.ok()) return Fail(listen.status());
+  absl::StatusOr<farside::HostPort> metrics_addr = farside::ParseHostPort(sc.metrics_listen());
+  if (!metrics_addr.ok()) return Fail(metrics_addr.status());
+  if (absl::StatusOr<farside::HostPort> c = farside::ParseHostPort(sc.controller()); !c.ok()) {
+    return Fail(c.status());
+  }
+
+  farside::telemetry::ServiceMetrics metrics("scanner");
+  farside::scanner::GrpcStateClient state(
+      {.target = sc.controller(),
+       .flush_interval = ToAbsl(sc.record_flush_interval()),
+       .max_pending = sc.max_pending_records()},
+      &metrics);
+  absl::StatusOr<std::unique_ptr<farside::scanner::Scanner>> scanner =
+      farside::scanner::Scanner::Create(sc, &state, &metrics);
+  if (!scanner.ok()) return Fail(scanner.status());
+  farside::scanner::ScanService service(scanner->get(), &metrics);
+
+  // gRPC adds its own framing; leave room above the message limit for it and the envelope.
+  int max_bytes = static_cast<int>(std::min<uint64_t>(sc.max_message_bytes() + (1 << 20),
+                                                      std::numeric_limits<int>::max()));
+  absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server = farside::rpc::Server::Start(
+      {.listen = *listen,
+       .services = {&service},
+       .max_message_bytes = max_bytes,
+       .threads = static_cast<int>(sc.threads())});
+  if (!server.ok()) return Fail(server.status());
+  (*server)->SetServing(true);
+
+  absl::StatusOr<std::unique_ptr<farside::telemetry::AdminServer>> admin =
+      farside::telemetry::AdminServer::Start(
+          {.listen = *metrics_addr, .registry = metrics.registry(), .ready = nullptr});
+  if (!admin.ok()) return Fail(admin.status());
+
+  farside::log::Info("scanner ready", {{"grpc", listen->ToString()},
+                                       {"metrics", metrics_addr->ToString()},
+                                       {"controller", sc.controller()},
+                                       {"name", (*scanner)->name()}});
+  int sig = farside::WaitForShutdownSignal();
+  farside::log::Info("draining", {{"signal", sig}});
+  (*admin)->SetDraining();
+  service.SetDraining();
+  (*server)->Drain(ToAbsl(sc.drain_timeout()));
+  state.Close(absl::Seconds(1));
+  farside::log::Info("stopped");
+  return 0;
+}

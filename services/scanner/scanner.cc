@@ -1,0 +1,180 @@
+// The scan pipeline.
+#include "services/scanner/scanner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "lib/common/log.h"
+#include "lib/common/names.h"
+#include "lib/mime/raw_message.h"
+#include "lib/rules/actions.h"
+#include "lib/rules/gtube.h"
+#include "services/scanner/verdict.h"
+
+namespace farside::scanner {
+
+using farside::v1::Action;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "scanner";
+  return buf;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::ScannerConfig& config,
+                                                         StateClient* state,
+                                                         telemetry::ServiceMetrics* metrics) {
+  std::unique_ptr<Scanner> s(new Scanner(config, state, metrics));
+  const std::pair<const std::string*, farside::v1::SmtpReply*> replies[] = {
+      {&config.replies().reject(), &s->reject_reply_},
+      {&config.replies().soft_reject(), &s->soft_reject_reply_},
+      {&config.replies().greylist(), &s->greylist_reply_},
+  };
+  const char* names[] = {"reject", "soft_reject", "greylist"};
+  for (size_t i = 0; i < 3; ++i) {
+    absl::StatusOr<farside::v1::SmtpReply> r = rules::ParseSmtpReply(*replies[i].first);
+    if (!r.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("scanner.replies.", names[i], ": ", r.status().message()));
+    }
+    *replies[i].second = *r;
+  }
+  return s;
+}
+
+Scanner::Scanner(const farside::v1::ScannerConfig& config, StateClient* state,
+                 telemetry::ServiceMetrics* metrics)
+    : config_(config),
+      state_(state),
+      name_(config.name().empty() ? HostName() : config.name()),
+      thresholds_(rules::ThresholdsFromConfig(config.actions())) {
+  auto& reg = *metrics->registry();
+  scans_ = &prometheus::BuildCounter()
+                .Name(metrics->Name("scans_total"))
+                .Help("Messages scanned, by action")
+                .Register(reg);
+  symbol_hits_ = &prometheus::BuildCounter()
+                      .Name(metrics->Name("symbol_hits_total"))
+                      .Help("Symbols found, by symbol")
+                      .Register(reg);
+  scan_seconds_ = &prometheus::BuildHistogram()
+                       .Name(metrics->Name("scan_duration_seconds"))
+                       .Help("Time to scan one message, state call included")
+                       .Register(reg)
+                       .Add({}, telemetry::LatencyBuckets());
+}
+
+absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanRequest& request) {
+  const absl::Time start = absl::Now();
+  const std::string& bytes = request.message();
+  if (bytes.empty()) return absl::InvalidArgumentError("the request has no message bytes");
+  if (bytes.size() > config_.max_message_bytes()) {
+    return absl::InvalidArgumentError(absl::StrCat("message of ", bytes.size(),
+                                                   " bytes is over scanner.max_message_bytes (",
+                                                   config_.max_message_bytes(), ")"));
+  }
+  const farside::v1::Envelope& env = request.envelope();
+  mime::RawMessage msg(bytes);
+
+  farside::v1::ScanResult result;
+  result.set_queue_id(env.queue_id());
+  result.set_message_id(msg.MessageId());
+  result.set_scanner(name_);
+  result.set_settings_profile("default");
+  if (!env.settings_profile().empty() && env.settings_profile() != "default") {
+    auto* sk = result.add_skipped();
+    sk->set_check("settings");
+    sk->set_reason(absl::StrCat("unknown settings profile '", env.settings_profile(),
+                                "'; the default applied"));
+  }
+  *result.mutable_thresholds() = thresholds_;
+
+  std::optional<Action> forced;
+  if (config_.gtube().enabled()) {
+    if (std::optional<rules::GtubeMatch> g = rules::FindGtube(msg.body())) {
+      auto* sym = result.add_symbols();
+      sym->set_name("GTUBE");
+      sym->set_score(0);
+      sym->set_group("gtube");
+      sym->set_description("The message carries a GTUBE anti-spam test string");
+      sym->add_options(std::string(g->matched.substr(0, 3)) + "...");
+      forced = g->forced_action;
+      result.set_forced_by("GTUBE");
+    }
+  }
+
+  // The one shared-state call for this message.
+  farside::v1::MessageQuery query;
+  query.set_queue_id(env.queue_id());
+  query.set_message_id(result.message_id());
+  absl::StatusOr<farside::v1::ExchangeResponse> state =
+      state_->Exchange(query, absl::Milliseconds(TimeUtil::DurationToMilliseconds(
+                                  config_.controller_timeout())));
+  if (!state.ok()) {
+    auto* sk = result.add_skipped();
+    sk->set_check("controller");
+    sk->set_reason(std::string(state.status().message()));
+  }
+
+  double score = 0;
+  for (const auto& s : result.symbols()) score += s.score();
+  result.set_score(score);
+  std::sort(result.mutable_symbols()->begin(), result.mutable_symbols()->end(),
+            [](const farside::v1::Symbol& a, const farside::v1::Symbol& b) {
+              return a.score() != b.score() ? a.score() > b.score() : a.name() < b.name();
+            });
+  Action action = forced.has_value() ? *forced : rules::ActionForScore(score, thresholds_);
+  result.set_action(action);
+  switch (action) {
+    case farside::v1::REJECT: *result.mutable_smtp_reply() = reject_reply_; break;
+    case farside::v1::SOFT_REJECT: *result.mutable_smtp_reply() = soft_reject_reply_; break;
+    case farside::v1::GREYLIST: *result.mutable_smtp_reply() = greylist_reply_; break;
+    default: break;
+  }
+  AddHeaderChanges(config_.headers(), msg, &result);
+
+  absl::Duration took = absl::Now() - start;
+  *result.mutable_scan_time() = TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(took));
+
+  farside::v1::ScanRecord rec;
+  *rec.mutable_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(start));
+  rec.set_queue_id(env.queue_id());
+  rec.set_message_id(result.message_id());
+  rec.set_action(action);
+  rec.set_score(score);
+  for (const auto& s : result.symbols()) rec.add_symbols(s.name());
+  rec.set_client_ip(env.client_ip());
+  rec.set_mail_from(env.mail_from());
+  for (const auto& r : env.rcpt_to()) rec.add_rcpt_to(r);
+  rec.set_subject(msg.Header("Subject").value_or(""));
+  rec.set_size(bytes.size());
+  *rec.mutable_scan_time() = result.scan_time();
+  rec.set_scanner(name_);
+  rec.set_direction(env.direction() != farside::v1::DIRECTION_UNSPECIFIED ? env.direction()
+                    : env.authenticated_user().empty() ? farside::v1::DIRECTION_INBOUND
+                                                       : farside::v1::DIRECTION_OUTBOUND);
+  state_->Record(std::move(rec));
+
+  scans_->Add({{"action", ActionName(action)}}).Increment();
+  for (const auto& s : result.symbols()) symbol_hits_->Add({{"symbol", s.name()}}).Increment();
+  scan_seconds_->Observe(absl::ToDoubleSeconds(took));
+  log::Info("scanned", {{"queue_id", env.queue_id()},
+                        {"message_id", result.message_id()},
+                        {"action", ActionName(action)},
+                        {"score", absl::StrFormat("%.2f", score)},
+                        {"ms", absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(took))}});
+  return result;
+}
+
+}  // namespace farside::scanner

@@ -1,0 +1,48 @@
+// The scan pipeline as a plain object: parse once, run the checks, ask shared state once,
+// compute score and action, explain them. The gRPC service is a thin adapter over it.
+#ifndef FARSIDE_SERVICES_SCANNER_SCANNER_H_
+#define FARSIDE_SERVICES_SCANNER_SCANNER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "farside/v1/config.pb.h"
+#include "farside/v1/scanner.pb.h"
+#include "lib/telemetry/metrics.h"
+#include "services/scanner/state_client.h"
+
+namespace farside::scanner {
+
+class Scanner {
+ public:
+  // `state` and `metrics` are not owned and must outlive the scanner. Bad values in the
+  // config (an SMTP reply that does not parse, say) are errors naming the key.
+  static absl::StatusOr<std::unique_ptr<Scanner>> Create(const farside::v1::ScannerConfig& config,
+                                                         StateClient* state,
+                                                         telemetry::ServiceMetrics* metrics);
+
+  // A malformed message is scored, not refused; only a request the scanner cannot take
+  // (no bytes, over max_message_bytes) is an InvalidArgument error.
+  absl::StatusOr<farside::v1::ScanResult> Scan(const farside::v1::ScanRequest& request);
+
+  const std::string& name() const { return name_; }
+
+ private:
+  Scanner(const farside::v1::ScannerConfig& config, StateClient* state,
+          telemetry::ServiceMetrics* metrics);
+
+  farside::v1::ScannerConfig config_;
+  StateClient* state_;
+  std::string name_;
+  farside::v1::ActionThresholds thresholds_;
+  farside::v1::SmtpReply reject_reply_, soft_reject_reply_, greylist_reply_;
+
+  prometheus::Family<prometheus::Counter>* scans_;
+  prometheus::Family<prometheus::Counter>* symbol_hits_;
+  prometheus::Histogram* scan_seconds_;
+};
+
+}  // namespace farside::scanner
+
+#endif  // FARSIDE_SERVICES_SCANNER_SCANNER_H_
