@@ -24,11 +24,24 @@ absl::string_view NextLine(absl::string_view text, size_t& pos) {
   return line;
 }
 
+// A header field line: a name of printable ASCII other than ':' and space, then ':'.
+bool IsFieldLine(absl::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && line[i] != ':') {
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c <= 32 || c >= 127) return false;
+    ++i;
+  }
+  return i > 0 && i < line.size();
+}
+
 }  // namespace
 
 RawMessage::RawMessage(absl::string_view bytes) {
-  // The header ends at the first empty line; a message with no empty line is all header.
+  // The header ends at the first empty line. A line that is neither a field nor a
+  // continuation also ends it, and belongs to the body (as mail parsers treat it).
   size_t pos = 0;
+  bool first = true;
   while (pos < bytes.size()) {
     size_t start = pos;
     absl::string_view line = NextLine(bytes, pos);
@@ -37,6 +50,13 @@ RawMessage::RawMessage(absl::string_view bytes) {
       body_ = bytes.substr(pos);
       return;
     }
+    bool continuation = !first && (line[0] == ' ' || line[0] == '\t');
+    if (!continuation && !IsFieldLine(line)) {
+      header_ = bytes.substr(0, start);
+      body_ = bytes.substr(start);
+      return;
+    }
+    first = false;
   }
   header_ = bytes;
 }

@@ -1,0 +1,38 @@
+// The controller's shared state over Redis: it owns the key schema (docs/redis-keys.md)
+// and turns each batched call into one pipeline.
+#ifndef FARSIDE_SERVICES_CONTROLLER_STATE_STORE_H_
+#define FARSIDE_SERVICES_CONTROLLER_STATE_STORE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "farside/v1/state.pb.h"
+#include "services/controller/redis_client.h"
+
+namespace farside::controller {
+
+class StateStore {
+ public:
+  struct Options {
+    std::string key_prefix = "farside:";
+    uint32_t history_size = 1000;
+  };
+  // `redis` is not owned.
+  StateStore(RedisClient* redis, Options options) : redis_(redis), options_(std::move(options)) {}
+
+  // Answers one message's queries and writes the records it carries, in one pipeline.
+  absl::StatusOr<farside::v1::ExchangeResponse> Exchange(const farside::v1::ExchangeRequest& req);
+  absl::StatusOr<farside::v1::StatsResponse> Stats();
+  absl::StatusOr<farside::v1::HistoryResponse> History(uint32_t limit);
+
+ private:
+  std::string Key(absl::string_view name) const;
+
+  RedisClient* redis_;
+  Options options_;
+};
+
+}  // namespace farside::controller
+
+#endif  // FARSIDE_SERVICES_CONTROLLER_STATE_STORE_H_
