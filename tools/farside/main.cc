@@ -61,10 +61,11 @@ std::string CallError(const grpc::Status& st, absl::string_view what, absl::stri
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
     // Either no connection at all, or the server answered that it cannot serve now (its
     // Redis is down, it is draining). gRPC's connection text ends with the socket error.
-    bool no_connection = absl::StrContainsIgnoreCase(msg, "failed to connect") ||
-                         absl::StrContainsIgnoreCase(msg, "connection refused") ||
-                         absl::StrContainsIgnoreCase(msg, "socket closed") ||
-                         absl::StrContainsIgnoreCase(msg, "connection reset");
+    std::string lower = absl::AsciiStrToLower(msg);
+    bool no_connection = absl::StrContains(lower, "failed to connect") ||
+                         absl::StrContains(lower, "connection refused") ||
+                         absl::StrContains(lower, "socket closed") ||
+                         absl::StrContains(lower, "connection reset");
     if (!no_connection) return absl::StrCat("the ", what, " at ", target, " is unavailable: ", msg);
     size_t cut = msg.rfind(": ");
     std::string reason = cut == std::string::npos ? msg : msg.substr(cut + 2);
