@@ -3,7 +3,15 @@
 
 #include <civetweb.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "prometheus/text_serializer.h"
@@ -30,6 +38,35 @@ bool MethodOk(mg_connection* conn) {
   return req != nullptr &&
          (std::strcmp(req->request_method, "GET") == 0 ||
           std::strcmp(req->request_method, "HEAD") == 0);
+}
+
+// Connects to (and at once closes) the listening socket; a wildcard address is reached
+// through loopback.
+void WakeListener(const HostPort& listen) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  std::string host = listen.host;
+  if (host.find(':') != std::string::npos) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(listen.port);
+    if (host == "::" || inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) != 1) {
+      a6->sin6_addr = in6addr_loopback;
+    }
+    len = sizeof(*a6);
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(listen.port);
+    if (host == "0.0.0.0" || inet_pton(AF_INET, host.c_str(), &a4->sin_addr) != 1) {
+      a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    len = sizeof(*a4);
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return;
+  (void)connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  close(fd);
 }
 
 }  // namespace
@@ -61,7 +98,19 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(Options options)
 }
 
 AdminServer::~AdminServer() {
-  if (ctx_ != nullptr) mg_stop(ctx_);
+  if (ctx_ == nullptr) return;
+  // mg_stop waits until civetweb's accept loop next wakes from poll (up to two seconds);
+  // a connection to our own port wakes it at once, so a SIGTERM'd pod exits promptly.
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    mg_stop(ctx_);
+    stopped.store(true);
+  });
+  while (!stopped.load()) {
+    WakeListener(options_.listen);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stopper.join();
 }
 
 void AdminServer::SetDraining() { draining_.store(true); }

@@ -4,11 +4,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "google/protobuf/util/time_util.h"
-#include "lib/common/config_loader.h"
 #include "lib/common/host_port.h"
 #include "lib/common/log.h"
 #include "lib/common/shutdown.h"
+#include "lib/common/startup.h"
 #include "lib/rpc/server.h"
 #include "lib/telemetry/admin_server.h"
 #include "lib/telemetry/metrics.h"
@@ -25,18 +24,7 @@ ABSL_FLAG(std::string, redis, "", "redis-server HOST:PORT (default 127.0.0.1:637
 ABSL_FLAG(std::string, log_level, "", "debug, info, warning or error");
 
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-absl::Duration ToAbsl(const google::protobuf::Duration& d) {
-  return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(d));
-}
-
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "farside-controller: %s\n", std::string(s.message()).c_str());
-  return 1;
-}
-
+int Fail(const absl::Status& s) { return farside::StartupFailed("farside-controller", s); }
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,24 +32,16 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Farside controller: shared state in Redis (farside.v1.State)");
   absl::ParseCommandLine(argc, argv);
 
-  absl::StatusOr<farside::v1::Config> cfg = farside::config::LoadConfig(absl::GetFlag(FLAGS_config));
+  absl::StatusOr<farside::v1::Config> cfg =
+      farside::LoadServiceConfig("controller", absl::GetFlag(FLAGS_config),
+                                 {
+                                     {"controller.listen", absl::GetFlag(FLAGS_listen)},
+                                     {"controller.metrics_listen", absl::GetFlag(FLAGS_metrics)},
+                                     {"controller.redis.address", absl::GetFlag(FLAGS_redis)},
+                                     {"logging.level", absl::GetFlag(FLAGS_log_level)},
+                                 });
   if (!cfg.ok()) return Fail(cfg.status());
-  const std::pair<std::string, std::string> overrides[] = {
-      {"controller.listen", absl::GetFlag(FLAGS_listen)},
-      {"controller.metrics_listen", absl::GetFlag(FLAGS_metrics)},
-      {"controller.redis.address", absl::GetFlag(FLAGS_redis)},
-      {"logging.level", absl::GetFlag(FLAGS_log_level)},
-  };
-  for (const auto& [path, value] : overrides) {
-    if (value.empty()) continue;
-    if (absl::Status s = farside::config::SetPath(&*cfg, path, value); !s.ok()) return Fail(s);
-  }
   const farside::v1::ControllerConfig& cc = cfg->controller();
-  if (absl::Status s = farside::log::Configure("controller", cfg->logging().level(),
-                                               cfg->logging().format());
-      !s.ok()) {
-    return Fail(s);
-  }
   absl::StatusOr<farside::HostPort> listen = farside::ParseHostPort(cc.listen());
   if (!listen.ok()) return Fail(listen.status());
   absl::StatusOr<farside::HostPort> metrics_addr = farside::ParseHostPort(cc.metrics_listen());
@@ -70,11 +50,12 @@ int main(int argc, char** argv) {
   if (!redis_addr.ok()) return Fail(redis_addr.status());
 
   farside::telemetry::ServiceMetrics metrics("controller");
-  farside::controller::RedisClient redis({.address = *redis_addr,
-                                          .password = cc.redis().password(),
-                                          .database = cc.redis().database(),
-                                          .connect_timeout = ToAbsl(cc.redis().connect_timeout()),
-                                          .command_timeout = ToAbsl(cc.redis().command_timeout())});
+  farside::controller::RedisClient redis(
+      {.address = *redis_addr,
+       .password = cc.redis().password(),
+       .database = cc.redis().database(),
+       .connect_timeout = farside::ToAbsl(cc.redis().connect_timeout()),
+       .command_timeout = farside::ToAbsl(cc.redis().command_timeout())});
   farside::controller::StateStore store(
       &redis, {.key_prefix = cc.redis().key_prefix(), .history_size = cc.history_size()});
   farside::controller::StateService service(&store, &metrics);
@@ -90,7 +71,7 @@ int main(int argc, char** argv) {
                                     .Register(*metrics.registry())
                                     .Add({});
   farside::rpc::Server* srv = server->get();
-  farside::controller::RedisMonitor monitor(&redis, ToAbsl(cc.redis().health_interval()),
+  farside::controller::RedisMonitor monitor(&redis, farside::ToAbsl(cc.redis().health_interval()),
                                             [&redis_up, srv](bool up) {
                                               redis_up.Set(up ? 1 : 0);
                                               srv->SetServing(up);
@@ -108,7 +89,7 @@ int main(int argc, char** argv) {
   int sig = farside::WaitForShutdownSignal();
   farside::log::Info("draining", {{"signal", sig}});
   (*admin)->SetDraining();
-  (*server)->Drain(ToAbsl(cc.drain_timeout()));
+  (*server)->Drain(farside::ToAbsl(cc.drain_timeout()));
   farside::log::Info("stopped");
   return 0;
 }

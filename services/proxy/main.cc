@@ -6,36 +6,26 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/util/time_util.h"
-#include "lib/common/config_loader.h"
 #include "lib/common/host_port.h"
 #include "lib/common/log.h"
 #include "lib/common/shutdown.h"
+#include "lib/common/startup.h"
 #include "lib/telemetry/admin_server.h"
 #include "lib/telemetry/metrics.h"
 #include "services/proxy/scanner_pool.h"
 
 ABSL_FLAG(std::string, config, "", "YAML configuration file (default: built-in defaults)");
-ABSL_FLAG(std::string, listen, "", "milter HOST:PORT (proxy.milter_listen, default 127.0.0.1:11432)");
-ABSL_FLAG(std::string, smtp_listen, "", "SMTP HOST:PORT (proxy.smtp_listen, default 127.0.0.1:11425)");
+ABSL_FLAG(std::string, listen, "",
+          "milter HOST:PORT (proxy.milter_listen, default 127.0.0.1:11432)");
+ABSL_FLAG(std::string, smtp_listen, "",
+          "SMTP HOST:PORT (proxy.smtp_listen, default 127.0.0.1:11425)");
 ABSL_FLAG(std::string, metrics, "",
           "HTTP HOST:PORT for /metrics, /healthz, /readyz (default 127.0.0.1:11532)");
 ABSL_FLAG(std::string, scanners, "", "scanner pool: HOST:PORT[,HOST:PORT...]");
 ABSL_FLAG(std::string, log_level, "", "debug, info, warning or error");
 
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-absl::Duration ToAbsl(const google::protobuf::Duration& d) {
-  return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(d));
-}
-
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "farside-proxy: %s\n", std::string(s.message()).c_str());
-  return 1;
-}
-
+int Fail(const absl::Status& s) { return farside::StartupFailed("farside-proxy", s); }
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,25 +33,17 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Farside proxy: the MTA-facing front end (milter, SMTP)");
   absl::ParseCommandLine(argc, argv);
 
-  absl::StatusOr<farside::v1::Config> cfg = farside::config::LoadConfig(absl::GetFlag(FLAGS_config));
+  absl::StatusOr<farside::v1::Config> cfg =
+      farside::LoadServiceConfig("proxy", absl::GetFlag(FLAGS_config),
+                                 {
+                                     {"proxy.milter_listen", absl::GetFlag(FLAGS_listen)},
+                                     {"proxy.smtp_listen", absl::GetFlag(FLAGS_smtp_listen)},
+                                     {"proxy.metrics_listen", absl::GetFlag(FLAGS_metrics)},
+                                     {"proxy.scanners", absl::GetFlag(FLAGS_scanners)},
+                                     {"logging.level", absl::GetFlag(FLAGS_log_level)},
+                                 });
   if (!cfg.ok()) return Fail(cfg.status());
-  const std::pair<std::string, std::string> overrides[] = {
-      {"proxy.milter_listen", absl::GetFlag(FLAGS_listen)},
-      {"proxy.smtp_listen", absl::GetFlag(FLAGS_smtp_listen)},
-      {"proxy.metrics_listen", absl::GetFlag(FLAGS_metrics)},
-      {"proxy.scanners", absl::GetFlag(FLAGS_scanners)},
-      {"logging.level", absl::GetFlag(FLAGS_log_level)},
-  };
-  for (const auto& [path, value] : overrides) {
-    if (value.empty()) continue;
-    if (absl::Status s = farside::config::SetPath(&*cfg, path, value); !s.ok()) return Fail(s);
-  }
   const farside::v1::ProxyConfig& pc = cfg->proxy();
-  if (absl::Status s = farside::log::Configure("proxy", cfg->logging().level(),
-                                               cfg->logging().format());
-      !s.ok()) {
-    return Fail(s);
-  }
   for (const std::string& addr : {pc.milter_listen(), pc.smtp_listen()}) {
     if (absl::StatusOr<farside::HostPort> hp = farside::ParseHostPort(addr); !hp.ok()) {
       return Fail(hp.status());
@@ -72,19 +54,17 @@ int main(int argc, char** argv) {
 
   farside::telemetry::ServiceMetrics metrics("proxy");
   absl::StatusOr<std::unique_ptr<farside::proxy::ScannerPool>> pool =
-      farside::proxy::ScannerPool::Create(
-          {.targets = {pc.scanners().begin(), pc.scanners().end()},
-           .health_interval = ToAbsl(pc.health_interval()),
-           .health_timeout = ToAbsl(pc.health_timeout())},
-          &metrics);
+      farside::proxy::ScannerPool::Create({.targets = {pc.scanners().begin(), pc.scanners().end()},
+                                           .health_interval = farside::ToAbsl(pc.health_interval()),
+                                           .health_timeout = farside::ToAbsl(pc.health_timeout())},
+                                          &metrics);
   if (!pool.ok()) return Fail(pool.status());
   farside::proxy::ScannerPool* p = pool->get();
 
   absl::StatusOr<std::unique_ptr<farside::telemetry::AdminServer>> admin =
-      farside::telemetry::AdminServer::Start(
-          {.listen = *metrics_addr, .registry = metrics.registry(), .ready = [p] {
-             return p->Ready();
-           }});
+      farside::telemetry::AdminServer::Start({.listen = *metrics_addr,
+                                              .registry = metrics.registry(),
+                                              .ready = [p] { return p->Ready(); }});
   if (!admin.ok()) return Fail(admin.status());
 
   farside::log::Info("proxy ready", {{"metrics", metrics_addr->ToString()},

@@ -5,11 +5,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "google/protobuf/util/time_util.h"
-#include "lib/common/config_loader.h"
 #include "lib/common/host_port.h"
 #include "lib/common/log.h"
 #include "lib/common/shutdown.h"
+#include "lib/common/startup.h"
 #include "lib/rpc/server.h"
 #include "lib/telemetry/admin_server.h"
 #include "lib/telemetry/metrics.h"
@@ -26,18 +25,7 @@ ABSL_FLAG(std::string, name, "", "name reported in results (default: host name)"
 ABSL_FLAG(std::string, log_level, "", "debug, info, warning or error");
 
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-absl::Duration ToAbsl(const google::protobuf::Duration& d) {
-  return absl::Nanoseconds(TimeUtil::DurationToNanoseconds(d));
-}
-
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "farside-scanner: %s\n", std::string(s.message()).c_str());
-  return 1;
-}
-
+int Fail(const absl::Status& s) { return farside::StartupFailed("farside-scanner", s); }
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -45,25 +33,17 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Farside scanner: scans messages over gRPC (farside.v1.Scanner)");
   absl::ParseCommandLine(argc, argv);
 
-  absl::StatusOr<farside::v1::Config> cfg = farside::config::LoadConfig(absl::GetFlag(FLAGS_config));
+  absl::StatusOr<farside::v1::Config> cfg =
+      farside::LoadServiceConfig("scanner", absl::GetFlag(FLAGS_config),
+                                 {
+                                     {"scanner.listen", absl::GetFlag(FLAGS_listen)},
+                                     {"scanner.metrics_listen", absl::GetFlag(FLAGS_metrics)},
+                                     {"scanner.controller", absl::GetFlag(FLAGS_controller)},
+                                     {"scanner.name", absl::GetFlag(FLAGS_name)},
+                                     {"logging.level", absl::GetFlag(FLAGS_log_level)},
+                                 });
   if (!cfg.ok()) return Fail(cfg.status());
-  const std::pair<std::string, std::string> overrides[] = {
-      {"scanner.listen", absl::GetFlag(FLAGS_listen)},
-      {"scanner.metrics_listen", absl::GetFlag(FLAGS_metrics)},
-      {"scanner.controller", absl::GetFlag(FLAGS_controller)},
-      {"scanner.name", absl::GetFlag(FLAGS_name)},
-      {"logging.level", absl::GetFlag(FLAGS_log_level)},
-  };
-  for (const auto& [path, value] : overrides) {
-    if (value.empty()) continue;
-    if (absl::Status s = farside::config::SetPath(&*cfg, path, value); !s.ok()) return Fail(s);
-  }
   const farside::v1::ScannerConfig& sc = cfg->scanner();
-  if (absl::Status s = farside::log::Configure("scanner", cfg->logging().level(),
-                                               cfg->logging().format());
-      !s.ok()) {
-    return Fail(s);
-  }
   absl::StatusOr<farside::HostPort> listen = farside::ParseHostPort(sc.listen());
   if (!listen.ok()) return Fail(listen.status());
   absl::StatusOr<farside::HostPort> metrics_addr = farside::ParseHostPort(sc.metrics_listen());
@@ -75,7 +55,7 @@ int main(int argc, char** argv) {
   farside::telemetry::ServiceMetrics metrics("scanner");
   farside::scanner::GrpcStateClient state(
       {.target = sc.controller(),
-       .flush_interval = ToAbsl(sc.record_flush_interval()),
+       .flush_interval = farside::ToAbsl(sc.record_flush_interval()),
        .max_pending = sc.max_pending_records()},
       &metrics);
   absl::StatusOr<std::unique_ptr<farside::scanner::Scanner>> scanner =
@@ -84,13 +64,13 @@ int main(int argc, char** argv) {
   farside::scanner::ScanService service(scanner->get(), &metrics);
 
   // gRPC adds its own framing; leave room above the message limit for it and the envelope.
-  int max_bytes = static_cast<int>(std::min<uint64_t>(sc.max_message_bytes() + (1 << 20),
-                                                      std::numeric_limits<int>::max()));
-  absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server = farside::rpc::Server::Start(
-      {.listen = *listen,
-       .services = {&service},
-       .max_message_bytes = max_bytes,
-       .threads = static_cast<int>(sc.threads())});
+  int max_bytes = static_cast<int>(
+      std::min<uint64_t>(sc.max_message_bytes() + (1 << 20), std::numeric_limits<int>::max()));
+  absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server =
+      farside::rpc::Server::Start({.listen = *listen,
+                                   .services = {&service},
+                                   .max_message_bytes = max_bytes,
+                                   .threads = static_cast<int>(sc.threads())});
   if (!server.ok()) return Fail(server.status());
   (*server)->SetServing(true);
 
@@ -107,7 +87,7 @@ int main(int argc, char** argv) {
   farside::log::Info("draining", {{"signal", sig}});
   (*admin)->SetDraining();
   service.SetDraining();
-  (*server)->Drain(ToAbsl(sc.drain_timeout()));
+  (*server)->Drain(farside::ToAbsl(sc.drain_timeout()));
   state.Close(absl::Seconds(1));
   farside::log::Info("stopped");
   return 0;

@@ -61,11 +61,13 @@ std::string CallError(const grpc::Status& st, absl::string_view what, absl::stri
   if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
     // Either no connection at all, or the server answered that it cannot serve now (its
     // Redis is down, it is draining). gRPC's connection text ends with the socket error.
+    // Only gRPC's own transport messages mean "no connection"; a server's UNAVAILABLE text
+    // (its Redis refused, say) may mention a refused connection of its own.
     std::string lower = absl::AsciiStrToLower(msg);
-    bool no_connection = absl::StrContains(lower, "failed to connect") ||
-                         absl::StrContains(lower, "connection refused") ||
-                         absl::StrContains(lower, "socket closed") ||
-                         absl::StrContains(lower, "connection reset");
+    bool no_connection = absl::StartsWith(lower, "failed to connect") ||
+                         absl::StartsWith(lower, "connections to all backends failing") ||
+                         lower == "socket closed" || lower == "connection reset by peer" ||
+                         absl::StartsWith(lower, "dns resolution failed");
     if (!no_connection) return absl::StrCat("the ", what, " at ", target, " is unavailable: ", msg);
     size_t cut = msg.rfind(": ");
     std::string reason = cut == std::string::npos ? msg : msg.substr(cut + 2);

@@ -1,0 +1,86 @@
+// Start-up with bad configuration: each service refuses to start, naming the key, and a
+// --config that names a missing file is an error rather than a silent default.
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/integration/harness.h"
+
+namespace farside::testing {
+namespace {
+
+struct ServiceCase {
+  std::string binary;
+  std::string section;
+};
+
+class BadConfigTest : public ::testing::TestWithParam<ServiceCase> {
+ protected:
+  std::string Write(const std::string& text) {
+    std::string path = TempDir("cfg") + "/farside.yaml";
+    std::ofstream(path) << text;
+    return path;
+  }
+  CommandResult Start(const std::string& config) {
+    // A valid config would start the server and block; Run's timeout bounds that case.
+    return RunCommand({Binary(GetParam().binary), "--config", config}, absl::Seconds(10));
+  }
+};
+
+TEST_P(BadConfigTest, UnknownKeyIsNamedWithItsPath) {
+  const std::string s = GetParam().section;
+  CommandResult r = Start(Write(absl::StrCat("logging:\n  level: info\n", s,
+                                             ":\n  drain_timeout: 5s\n  drian_timeout: 5s\n")));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, absl::StrCat(s, ".drian_timeout"))) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "unknown key")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "farside.yaml:5:")) << "line of the key: " << r.err;
+}
+
+TEST_P(BadConfigTest, MistypedValueIsNamedWithItsPath) {
+  const std::string s = GetParam().section;
+  CommandResult r = Start(Write(absl::StrCat(s, ":\n  drain_timeout: soon\n")));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, absl::StrCat(s, ".drain_timeout"))) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "expected a duration")) << r.err;
+}
+
+TEST_P(BadConfigTest, MissingConfigFileIsAnError) {
+  CommandResult r = Start("/nonexistent/farside.yaml");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "cannot read '/nonexistent/farside.yaml'")) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllServices, BadConfigTest,
+                         ::testing::Values(ServiceCase{"farside-scanner", "scanner"},
+                                           ServiceCase{"farside-controller", "controller"},
+                                           ServiceCase{"farside-proxy", "proxy"}),
+                         [](const auto& p) { return p.param.section; });
+
+TEST(ConfigCheck, ScannerRejectsAMistypedThreshold) {
+  std::string path = TempDir("cfg") + "/farside.yaml";
+  std::ofstream(path) << "scanner:\n  actions:\n    reject: lots\n";
+  CommandResult r = RunCommand({Binary("farside-scanner"), "--config", path}, absl::Seconds(10));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "scanner.actions.reject: expected a number, got 'lots'"))
+      << r.err;
+}
+
+TEST(ConfigCheck, ShippedExampleLoadsAndCliPrintsTheEffectiveConfig) {
+  CommandResult r = RunCommand({Binary("farside"), "config", SourcePath("farside.yaml")},
+                        absl::Seconds(10));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"reject\": 15")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"listen\": \"127.0.0.1:11433\"")) << r.out;
+
+  std::string bad = TempDir("cfg") + "/bad.yaml";
+  std::ofstream(bad) << "proxy:\n  fail_policy: maybe\n";
+  CommandResult b = RunCommand({Binary("farside"), "config", bad}, absl::Seconds(10));
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(b.err, "proxy.fail_policy: unknown value 'maybe'")) << b.err;
+}
+
+}  // namespace
+}  // namespace farside::testing

@@ -1,0 +1,153 @@
+// The scan pipeline without gRPC in front: GTUBE and its variants, thresholds and replies
+// from config, header changes, and a scan that goes on when the controller is away.
+#include "services/scanner/scanner.h"
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "lib/common/config_loader.h"
+#include "services/scanner/grpc_state_client.h"
+
+namespace farside::scanner {
+namespace {
+
+const std::string kTail = "JS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+
+class ScannerTest : public ::testing::Test {
+ protected:
+  void Make(const std::string& yaml = "") {
+    farside::v1::Config cfg;
+    config::ApplyDefaults(&cfg);
+    ASSERT_TRUE(config::MergeYaml(yaml, "test", &cfg).ok());
+    // Port 1 on loopback: nothing listens, so the state call fails at once, for real.
+    state_ = std::make_unique<GrpcStateClient>(
+        GrpcStateClient::Options{.target = "127.0.0.1:1", .flush_interval = absl::Hours(1)},
+        &metrics_);
+    auto s = Scanner::Create(cfg.scanner(), state_.get(), &metrics_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    scanner_ = std::move(*s);
+  }
+  farside::v1::ScanResult Scan(const std::string& message) {
+    farside::v1::ScanRequest req;
+    req.set_message(message);
+    req.mutable_envelope()->set_queue_id("Q1");
+    auto r = scanner_->Scan(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : farside::v1::ScanResult();
+  }
+  const farside::v1::HeaderChange* Change(const farside::v1::ScanResult& r,
+                                          const std::string& name) {
+    for (const auto& h : r.header_changes()) {
+      if (h.name() == name) return &h;
+    }
+    return nullptr;
+  }
+
+  telemetry::ServiceMetrics metrics_{"scanner"};
+  std::unique_ptr<GrpcStateClient> state_;
+  std::unique_ptr<Scanner> scanner_;
+};
+
+TEST_F(ScannerTest, GtubeRejectsWithTheConfiguredReply) {
+  Make();
+  auto r = Scan("Subject: t\nMessage-ID: <m1@x.test>\n\nX" + kTail + "\n");
+  EXPECT_EQ(r.action(), farside::v1::REJECT);
+  ASSERT_EQ(r.symbols_size(), 1);
+  EXPECT_EQ(r.symbols(0).name(), "GTUBE");
+  EXPECT_FALSE(r.symbols(0).description().empty());
+  EXPECT_EQ(r.forced_by(), "GTUBE");
+  EXPECT_EQ(r.smtp_reply().code(), 550u);
+  EXPECT_EQ(r.smtp_reply().enhanced_code(), "5.7.1");
+  EXPECT_EQ(r.message_id(), "m1@x.test");
+  EXPECT_EQ(r.queue_id(), "Q1");
+  EXPECT_EQ(r.header_changes_size(), 0) << "refused mail gets no headers";
+  EXPECT_TRUE(r.has_scan_time());
+}
+
+TEST_F(ScannerTest, PlainMailIsNoActionAndTheControllerIsReportedSkipped) {
+  Make();
+  auto r = Scan("Subject: hello\n\nJust a note.\n");
+  EXPECT_EQ(r.action(), farside::v1::NO_ACTION);
+  EXPECT_EQ(r.symbols_size(), 0);
+  EXPECT_EQ(r.smtp_reply().code(), 0u);
+  ASSERT_EQ(r.skipped_size(), 1);
+  EXPECT_EQ(r.skipped(0).check(), "controller");
+  EXPECT_TRUE(absl::StrContains(r.skipped(0).reason(), "127.0.0.1:1")) << r.skipped(0).reason();
+  EXPECT_EQ(state_->pending(), 1u) << "the record waits for the controller";
+}
+
+TEST_F(ScannerTest, ThresholdsAndRepliesComeFromConfig) {
+  Make("scanner:\n  replies:\n    reject: \"554 5.7.0 Go away\"\n  actions:\n    reject: 20\n");
+  auto r = Scan("Subject: t\n\nX" + kTail + "\n");
+  EXPECT_EQ(r.smtp_reply().code(), 554u);
+  EXPECT_EQ(r.smtp_reply().text(), "Go away");
+  EXPECT_DOUBLE_EQ(r.thresholds().reject(), 20);
+  EXPECT_DOUBLE_EQ(r.thresholds().add_header(), 6);
+}
+
+TEST_F(ScannerTest, AddHeaderVariantAddsSpamHeadersAndDropsForgedOnes) {
+  Make();
+  auto r = Scan("Subject: t\nX-Spam-Flag: NO\n\nY" + kTail + "\n");
+  EXPECT_EQ(r.action(), farside::v1::ADD_HEADER);
+  ASSERT_GE(r.header_changes_size(), 2);
+  EXPECT_EQ(r.header_changes(0).op(), farside::v1::HeaderChange::OP_REMOVE);
+  EXPECT_EQ(r.header_changes(0).name(), "X-Spam-Flag");
+  const auto* flag = Change(r, "X-Spam-Status");
+  ASSERT_NE(flag, nullptr);
+  EXPECT_EQ(flag->value(), "Yes, score=0.00 required=6.00");
+  ASSERT_NE(Change(r, "X-Spam-Symbols"), nullptr);
+  EXPECT_EQ(Change(r, "X-Spam-Symbols")->value(), "GTUBE");
+}
+
+TEST_F(ScannerTest, RewriteSubjectVariantPrefixesTheSubject) {
+  Make();
+  auto r = Scan("Subject: Cheap\n  watches\n\nZ" + kTail + "\n");
+  EXPECT_EQ(r.action(), farside::v1::REWRITE_SUBJECT);
+  const auto* subj = Change(r, "Subject");
+  ASSERT_NE(subj, nullptr);
+  EXPECT_EQ(subj->op(), farside::v1::HeaderChange::OP_CHANGE);
+  EXPECT_EQ(subj->value(), "*** SPAM *** Cheap watches");
+}
+
+TEST_F(ScannerTest, GtubeCanBeSwitchedOff) {
+  Make("scanner:\n  gtube:\n    enabled: false\n");
+  EXPECT_EQ(Scan("Subject: t\n\nX" + kTail + "\n").action(), farside::v1::NO_ACTION);
+}
+
+TEST_F(ScannerTest, RequestsItCannotTakeAreInvalidArgument) {
+  Make("scanner:\n  max_message_bytes: 10\n");
+  farside::v1::ScanRequest empty;
+  EXPECT_EQ(scanner_->Scan(empty).status().code(), absl::StatusCode::kInvalidArgument);
+  farside::v1::ScanRequest big;
+  big.set_message("Subject: this is longer than ten bytes\n\n");
+  auto r = scanner_->Scan(big);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "max_message_bytes"));
+}
+
+TEST_F(ScannerTest, MalformedMailIsScoredNotRefused) {
+  Make();
+  for (std::string junk : {std::string("\0\0\0", 3), std::string("\n\n\n"),
+                           std::string(": no name\n\n"), std::string(100000, '\xff')}) {
+    farside::v1::ScanRequest req;
+    req.set_message(junk);
+    auto r = scanner_->Scan(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->action(), farside::v1::NO_ACTION);
+  }
+}
+
+TEST(ScannerCreate, ABadReplyInConfigIsAnErrorNamingTheKey) {
+  farside::v1::Config cfg;
+  config::ApplyDefaults(&cfg);
+  cfg.mutable_scanner()->mutable_replies()->set_greylist("later please");
+  telemetry::ServiceMetrics metrics("scanner");
+  GrpcStateClient state({.target = "127.0.0.1:1", .flush_interval = absl::Hours(1)}, &metrics);
+  auto s = Scanner::Create(cfg.scanner(), &state, &metrics);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "scanner.replies.greylist"));
+}
+
+}  // namespace
+}  // namespace farside::scanner
