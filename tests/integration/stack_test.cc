@@ -181,6 +181,20 @@ TEST_F(StackTest, HealthAnswersServingToNodeGrpcJs) {
   EXPECT_EQ(NodeHealth(ctl_port_), "SERVING");
 }
 
+TEST_F(StackTest, ReflectionListsOurServicesToNodeGrpcJs) {
+  ASSERT_FALSE(FindProgram("node").empty()) << "node is not installed";
+  const std::pair<int, const char*> cases[] = {{scan_ports_[0], "farside.v1.Scanner"},
+                                               {ctl_port_, "farside.v1.State"}};
+  for (const auto& [port, service] : cases) {
+    CommandResult r = RunCommand({"node", SourcePath("tests/node/reflection.js"), Loopback(port)},
+                                 absl::Seconds(15));
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(absl::StrContains(r.out, absl::StrCat(service, "\n"))) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "grpc.health.v1.Health")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "file farside/v1/")) << r.out;
+  }
+}
+
 TEST_F(StackTest, ControllerHealthFollowsRedisWithoutCrashing) {
   ASSERT_EQ(OurHealth(ctl_port_), HealthCheckResponse::SERVING);
   ASSERT_EQ(redis_->Stop(), 0);
