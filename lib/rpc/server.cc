@@ -25,14 +25,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Options& options) {
   for (grpc::Service* s : options.services) builder.RegisterService(s);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot serve gRPC on ", addr,
-                                               " (address in use or not local?)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve gRPC on ", addr, " (address in use or not local?)"));
   }
-  return std::unique_ptr<Server>(new Server(std::move(server), port));
+  return std::unique_ptr<Server>(new Server(std::move(server), options.health_names, port));
 }
 
 void Server::SetServing(bool serving) {
-  server_->GetHealthCheckService()->SetServingStatus(serving);
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", serving);
+  for (const std::string& name : names_) health->SetServingStatus(name, serving);
 }
 
 void Server::Drain(absl::Duration deadline) {

@@ -19,6 +19,8 @@ class Server {
   struct Options {
     HostPort listen;
     std::vector<grpc::Service*> services;  // not owned; must outlive the server
+    // Full names of those services ("farside.v1.Scanner"), reported by grpc.health.v1 too.
+    std::vector<std::string> health_names;
     int max_message_bytes = 64 << 20;
     int threads = 0;  // 0: gRPC's default
   };
@@ -31,9 +33,10 @@ class Server {
   int port() const { return port_; }
 
  private:
-  Server(std::unique_ptr<grpc::Server> server, int port)
-      : server_(std::move(server)), port_(port) {}
+  Server(std::unique_ptr<grpc::Server> server, std::vector<std::string> names, int port)
+      : server_(std::move(server)), names_(std::move(names)), port_(port) {}
   std::unique_ptr<grpc::Server> server_;
+  std::vector<std::string> names_;
   int port_;
 };
 

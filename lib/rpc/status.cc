@@ -21,8 +21,8 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view target) {
     if (c == '\n' || c == '\r') c = ' ';
   }
   std::string code = absl::AsciiStrToLower(CodeName(status.error_code()));
-  std::string text = target.empty() ? absl::StrCat(code, ": ", msg)
-                                    : absl::StrCat(target, ": ", code, ": ", msg);
+  std::string text =
+      target.empty() ? absl::StrCat(code, ": ", msg) : absl::StrCat(target, ": ", code, ": ", msg);
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), text);
 }
 

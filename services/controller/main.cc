@@ -60,8 +60,11 @@ int main(int argc, char** argv) {
       &redis, {.key_prefix = cc.redis().key_prefix(), .history_size = cc.history_size()});
   farside::controller::StateService service(&store, &metrics);
 
-  absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server = farside::rpc::Server::Start(
-      {.listen = *listen, .services = {&service}, .threads = static_cast<int>(cc.threads())});
+  absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server =
+      farside::rpc::Server::Start({.listen = *listen,
+                                   .services = {&service},
+                                   .health_names = {farside::v1::State::service_full_name()},
+                                   .threads = static_cast<int>(cc.threads())});
   if (!server.ok()) return Fail(server.status());
   (*server)->SetServing(false);  // until Redis answers
 

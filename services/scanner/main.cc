@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server =
       farside::rpc::Server::Start({.listen = *listen,
                                    .services = {&service},
+                                   .health_names = {farside::v1::Scanner::service_full_name()},
                                    .max_message_bytes = max_bytes,
                                    .threads = static_cast<int>(sc.threads())});
   if (!server.ok()) return Fail(server.status());

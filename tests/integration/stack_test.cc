@@ -75,9 +75,9 @@ class StackTest : public ::testing::Test {
   }
 
   // The controller's health as seen by Node's grpc-js client.
-  std::string NodeHealth(int port) {
-    CommandResult r = RunCommand({"node", SourcePath("tests/node/health.js"), Loopback(port)},
-                          absl::Seconds(15));
+  std::string NodeHealth(int port, const std::string& service = "") {
+    CommandResult r = RunCommand(
+        {"node", SourcePath("tests/node/health.js"), Loopback(port), service}, absl::Seconds(15));
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     return std::string(absl::StripAsciiWhitespace(r.out));
   }
@@ -179,6 +179,8 @@ TEST_F(StackTest, HealthAnswersServingToNodeGrpcJs) {
   EXPECT_EQ(NodeHealth(scan_ports_[0]), "SERVING");
   EXPECT_EQ(NodeHealth(scan_ports_[1]), "SERVING");
   EXPECT_EQ(NodeHealth(ctl_port_), "SERVING");
+  EXPECT_EQ(NodeHealth(scan_ports_[0], "farside.v1.Scanner"), "SERVING");
+  EXPECT_EQ(NodeHealth(ctl_port_, "farside.v1.State"), "SERVING");
 }
 
 TEST_F(StackTest, ReflectionListsOurServicesToNodeGrpcJs) {
@@ -201,6 +203,7 @@ TEST_F(StackTest, ControllerHealthFollowsRedisWithoutCrashing) {
   EXPECT_TRUE(WaitFor([&] { return OurHealth(ctl_port_) == HealthCheckResponse::NOT_SERVING; },
                       absl::Seconds(10)));
   EXPECT_EQ(NodeHealth(ctl_port_), "NOT_SERVING");
+  EXPECT_EQ(NodeHealth(ctl_port_, "farside.v1.State"), "NOT_SERVING");
   EXPECT_EQ(HttpGet(ctl_metrics_, "/readyz").status, 503);
   // Scanning goes on while Redis is away; the record waits in the scanner.
   EXPECT_EQ(Cli({"scan", SourcePath("tests/data/gtube.eml")}).exit_code, 1);
