@@ -22,6 +22,7 @@
 #include "lib/common/names.h"
 #include "lib/rpc/health_client.h"
 #include "tools/farside/args.h"
+#include "tools/farside/parse_command.h"
 
 namespace {
 
@@ -37,6 +38,7 @@ commands:
   stats             counters from the controller: scans by action
   history [N]       the N most recent scans (default 20)
   config [FILE]     check a configuration file and print the effective configuration
+  parse FILE        show the parsed message model (no server needed); --json for scripts
 
 options:
   --scanner HOST:PORT      scanner to ask (default 127.0.0.1:11433)
@@ -238,6 +240,18 @@ int History(const farside::cli::Args& args, absl::Duration timeout) {
   return kExitClean;
 }
 
+int Parse(const farside::cli::Args& args) {
+  if (args.positional.size() != 2) return Error("parse: name one FILE (or - for stdin)");
+  absl::StatusOr<std::string> data = ReadInput(args.positional[1]);
+  if (!data.ok()) return Error(std::string(data.status().message()));
+  farside::mime::Message msg =
+      farside::mime::Message::Parse(*data, farside::mime::Message::DefaultLimits());
+  std::string out = args.Has("json") ? farside::cli::MessageToJson(msg) + "\n"
+                                     : farside::cli::MessageToText(msg);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitClean;
+}
+
 int Config(const farside::cli::Args& args) {
   std::string path = args.positional.size() > 1 ? args.positional[1] : "";
   absl::StatusOr<farside::v1::Config> cfg = farside::config::LoadConfig(path);
@@ -278,5 +292,6 @@ int main(int argc, char** argv) {
   if (cmd == "stats") return Stats(*args, timeout);
   if (cmd == "history") return History(*args, timeout);
   if (cmd == "config") return Config(*args);
-  return Error(absl::StrCat("unknown command '", cmd, "' (scan, stats, history, config)"));
+  if (cmd == "parse") return Parse(*args);
+  return Error(absl::StrCat("unknown command '", cmd, "' (scan, stats, history, config, parse)"));
 }
