@@ -1,7 +1,10 @@
 # Helpers that keep Farside's targets uniform: one library per lib/ directory with its
 # dependencies declared, binaries and tests built with the same warning flags.
 
-set(FARSIDE_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor)
+set(FARSIDE_WARNINGS -Wall -Wextra -Wpedantic -Wnon-virtual-dtor)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND FARSIDE_WARNINGS -Wshadow=local)
+endif()
 if(FARSIDE_WERROR)
   list(APPEND FARSIDE_WARNINGS -Werror)
 endif()

@@ -46,8 +46,12 @@ Headers Headers::Parse(absl::string_view text, size_t max_fields, size_t max_fie
                        HeaderBlockInfo* info) {
   Headers h;
   size_t pos = 0;
-  // An mbox "From " line before the first field is an envelope line, not a field.
-  if (absl::StartsWith(text, "From ")) LineAt(text, 0, &pos);
+  // An mbox "From " line before the first field is an envelope line, not a field (but
+  // "From  : x" is the obsolete form of a From field).
+  if (absl::StartsWith(text, "From ")) {
+    size_t next = 0, name_end = 0;
+    if (FieldColon(LineAt(text, 0, &next), &name_end) == absl::string_view::npos) pos = next;
+  }
   HeaderField* current = nullptr;
   bool skipping = false;  // the current field is being dropped (empty name, over a limit)
   while (pos < text.size()) {
