@@ -279,6 +279,16 @@ const farside::v1::MimeLimits& Message::DefaultLimits() {
   return *limits;
 }
 
+std::string Message::MessageId() const {
+  const HeaderField* f = headers().Find("Message-ID");
+  if (f == nullptr) return "";
+  absl::string_view id = f->raw;
+  size_t open = id.find('<');
+  size_t close = open == absl::string_view::npos ? open : id.find('>', open);
+  if (close != absl::string_view::npos) return std::string(id.substr(open + 1, close - open - 1));
+  return std::string(absl::StripAsciiWhitespace(id));
+}
+
 std::string Message::Subject() const {
   const HeaderField* f = headers().Find("Subject");
   return f == nullptr ? "" : f->value;

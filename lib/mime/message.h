@@ -82,6 +82,8 @@ class Message {
   const Headers& headers() const { return parts_.front().headers; }
   // The decoded Subject, or empty.
   std::string Subject() const;
+  // The Message-ID without angle brackets, or empty.
+  std::string MessageId() const;
   // Anomaly names, sorted, each once.
   const std::set<std::string>& anomalies() const { return anomalies_; }
   size_t size() const { return size_; }

@@ -12,7 +12,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "lib/common/log.h"
 #include "lib/common/names.h"
-#include "lib/mime/raw_message.h"
+#include "lib/mime/message.h"
 #include "lib/rules/actions.h"
 #include "lib/rules/gtube.h"
 #include "services/scanner/verdict.h"
@@ -85,7 +85,8 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
                                                    config_.max_message_bytes(), ")"));
   }
   const farside::v1::Envelope& env = request.envelope();
-  mime::RawMessage msg(bytes);
+  // Parsed once; every check reads this model.
+  const mime::Message msg = mime::Message::Parse(bytes, config_.mime());
 
   farside::v1::ScanResult result;
   result.set_queue_id(env.queue_id());
@@ -102,7 +103,17 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
 
   std::optional<Action> forced;
   if (config_.gtube().enabled()) {
-    if (std::optional<rules::GtubeMatch> g = rules::FindGtube(msg.body())) {
+    // In the decoded text of any text part (so base64 or QP does not hide it), else in the
+    // raw body of a message that has no text part.
+    std::optional<rules::GtubeMatch> g;
+    bool any_text = false;
+    for (const mime::Part& p : msg.parts()) {
+      if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
+      any_text = true;
+      if ((g = rules::FindGtube(p.text))) break;
+    }
+    if (!any_text) g = rules::FindGtube(msg.root().body);
+    if (g.has_value()) {
       auto* sym = result.add_symbols();
       sym->set_name("GTUBE");
       sym->set_score(0);
@@ -112,6 +123,15 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
       forced = g->forced_action;
       result.set_forced_by("GTUBE");
     }
+  }
+  // What the parser found odd about the message's structure. Scores come with the rule set;
+  // until then they explain, and count nothing.
+  for (const std::string& a : msg.anomalies()) {
+    auto* sym = result.add_symbols();
+    sym->set_name(a);
+    sym->set_score(0);
+    sym->set_group("mime");
+    sym->set_description("The message's MIME structure is unusual or broken (see docs/mime.md)");
   }
 
   // The one shared-state call for this message.
@@ -157,7 +177,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   rec.set_client_ip(env.client_ip());
   rec.set_mail_from(env.mail_from());
   for (const auto& r : env.rcpt_to()) rec.add_rcpt_to(r);
-  rec.set_subject(msg.Header("Subject").value_or(""));
+  rec.set_subject(msg.Subject());
   rec.set_size(bytes.size());
   *rec.mutable_scan_time() = result.scan_time();
   rec.set_scanner(name_);

@@ -21,7 +21,7 @@ void Add(farside::v1::ScanResult* r, farside::v1::HeaderChange::Op op, const std
 
 }  // namespace
 
-void AddHeaderChanges(const farside::v1::HeadersConfig& config, const mime::RawMessage& msg,
+void AddHeaderChanges(const farside::v1::HeadersConfig& config, const mime::Message& msg,
                       farside::v1::ScanResult* result) {
   using farside::v1::HeaderChange;
   const farside::v1::Action a = result->action();
@@ -32,7 +32,7 @@ void AddHeaderChanges(const farside::v1::HeadersConfig& config, const mime::RawM
   }
   if (config.remove_incoming()) {
     for (const char* name : kSpamHeaders) {
-      if (msg.Header(name).has_value()) Add(result, HeaderChange::OP_REMOVE, name, "", 0);
+      if (msg.headers().Find(name) != nullptr) Add(result, HeaderChange::OP_REMOVE, name, "", 0);
     }
   }
   const bool spam = a == farside::v1::ADD_HEADER || a == farside::v1::REWRITE_SUBJECT ||
@@ -54,9 +54,9 @@ void AddHeaderChanges(const farside::v1::HeadersConfig& config, const mime::RawM
     }
   }
   if (a == farside::v1::REWRITE_SUBJECT) {
-    std::string subject = msg.Header("Subject").value_or("");
-    if (msg.Header("Subject").has_value()) {
-      Add(result, HeaderChange::OP_CHANGE, "Subject", config.subject_prefix() + subject, 1);
+    // The raw value keeps any encoded-words as the sender wrote them.
+    if (const mime::HeaderField* subject = msg.headers().Find("Subject")) {
+      Add(result, HeaderChange::OP_CHANGE, "Subject", config.subject_prefix() + subject->raw, 1);
     } else {
       Add(result, HeaderChange::OP_ADD, "Subject", config.subject_prefix());
     }

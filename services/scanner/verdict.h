@@ -5,12 +5,12 @@
 
 #include "farside/v1/config.pb.h"
 #include "farside/v1/scanner.pb.h"
-#include "lib/mime/raw_message.h"
+#include "lib/mime/message.h"
 
 namespace farside::scanner {
 
 // Appends header changes to `result` (its action, score and symbols must be final).
-void AddHeaderChanges(const farside::v1::HeadersConfig& config, const mime::RawMessage& msg,
+void AddHeaderChanges(const farside::v1::HeadersConfig& config, const mime::Message& msg,
                       farside::v1::ScanResult* result);
 
 }  // namespace farside::scanner

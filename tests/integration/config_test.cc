@@ -5,6 +5,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
 
@@ -80,6 +82,35 @@ TEST(ConfigCheck, ShippedExampleLoadsAndCliPrintsTheEffectiveConfig) {
   CommandResult b = RunCommand({Binary("farside"), "config", bad}, absl::Seconds(10));
   EXPECT_EQ(b.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(b.err, "proxy.fail_policy: unknown value 'maybe'")) << b.err;
+}
+
+TEST(CliParse, JsonModelOfAMessageNeedsNoServer) {
+  CommandResult r = RunCommand({Binary("farside"), "parse", "--json",
+                                SourcePath("tests/data/gtube.eml")},
+                               absl::Seconds(10));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  google::protobuf::Struct json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+  const auto& f = json.fields();
+  EXPECT_EQ(f.at("subject").string_value(), "Farside chain test (GTUBE)");
+  ASSERT_EQ(f.at("parts").list_value().values_size(), 1);
+  const auto& part = f.at("parts").list_value().values(0).struct_value().fields();
+  EXPECT_EQ(part.at("content_type").string_value(), "text/plain");
+  EXPECT_EQ(part.at("charset").string_value(), "us-ascii");
+  EXPECT_TRUE(part.at("filename").has_null_value());
+  for (const char* key : {"headers", "urls", "emails", "attachments", "anomalies"}) {
+    EXPECT_TRUE(f.at(key).has_list_value()) << key;
+  }
+
+  CommandResult text = RunCommand({Binary("farside"), "parse", SourcePath("tests/data/plain.eml")},
+                                  absl::Seconds(10));
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(text.out, "subject: Minutes of Tuesday's meeting")) << text.out;
+
+  CommandResult missing = RunCommand({Binary("farside"), "parse", "/nonexistent.eml"},
+                                     absl::Seconds(10));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(missing.err, "cannot read '/nonexistent.eml'")) << missing.err;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The MIME model on hand-written messages; each test names the rule or quirk it checks.
 #include "lib/mime/message.h"
 
+#include <deque>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -12,7 +13,12 @@ namespace {
 using ::testing::Contains;
 using ::testing::ElementsAre;
 
-Message P(const std::string& s) { return Message::Parse(s, Message::DefaultLimits()); }
+// Part bodies point into the parsed bytes, so the inputs live as long as the test binary.
+Message P(const std::string& s) {
+  static std::deque<std::string> inputs;
+  inputs.push_back(s);
+  return Message::Parse(inputs.back(), Message::DefaultLimits());
+}
 
 std::vector<std::string> Types(const Message& m) {
   std::vector<std::string> out;
@@ -31,6 +37,22 @@ TEST(Headers, Rfc5322ObsoleteWhiteSpaceBeforeColon) {
   Message m = P("From  : a@example.test\nSubject: s\n\nb");
   ASSERT_NE(m.headers().Find("From"), nullptr);
   EXPECT_EQ(m.Subject(), "s");
+}
+
+TEST(Headers, Rfc5322BodyStartsAfterTheEmptyLineCrlfOrLf) {
+  EXPECT_EQ(P("Subject: a\r\n\r\nbody\r\n").root().body, "body\r\n");
+  EXPECT_EQ(P("Subject: a\nFrom: b\n\nbody\n\nmore\n").root().body, "body\n\nmore\n");
+  EXPECT_EQ(P("Subject: x\nFrom: y\n").root().body, "") << "all header, no body";
+  // A message that is only a body line (the bare GTUBE file): no header at all.
+  Message bare = P("XJS*C4JDBQADN1 test string\n");
+  EXPECT_TRUE(bare.headers().fields().empty());
+  EXPECT_EQ(bare.root().body, "XJS*C4JDBQADN1 test string\n");
+}
+
+TEST(Headers, MessageIdWithAndWithoutAngleBrackets) {
+  EXPECT_EQ(P("Message-Id:  <abc@example.test> (comment)\n\n").MessageId(), "abc@example.test");
+  EXPECT_EQ(P("Message-ID: plain-id\n\n").MessageId(), "plain-id");
+  EXPECT_EQ(P("From: x\n\n").MessageId(), "");
 }
 
 TEST(Headers, ALineThatIsNoFieldStartsTheBody) {
@@ -194,7 +216,8 @@ TEST(Limits, DepthPartsAndHeadersBreachAsAnomalies) {
 TEST(Limits, DecodedSizeIsCapped) {
   farside::v1::MimeLimits small = Message::DefaultLimits();
   small.set_max_decoded_bytes(10);
-  Message m = Message::Parse("Subject: x\n\n" + std::string(100, 'a'), small);
+  const std::string input = "Subject: x\n\n" + std::string(100, 'a');
+  Message m = Message::Parse(input, small);
   EXPECT_EQ(m.root().decoded.size(), 10u);
   EXPECT_THAT(m.anomalies(), Contains(anomaly::kDecodedTooBig));
 }

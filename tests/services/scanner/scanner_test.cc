@@ -107,7 +107,22 @@ TEST_F(ScannerTest, RewriteSubjectVariantPrefixesTheSubject) {
   const auto* subj = Change(r, "Subject");
   ASSERT_NE(subj, nullptr);
   EXPECT_EQ(subj->op(), farside::v1::HeaderChange::OP_CHANGE);
-  EXPECT_EQ(subj->value(), "*** SPAM *** Cheap watches");
+  // Unfolding removes only the line break (RFC 5322 2.2.3); the raw value is kept.
+  EXPECT_EQ(subj->value(), "*** SPAM *** Cheap  watches");
+}
+
+TEST_F(ScannerTest, GtubeIsFoundInDecodedTextAndAnomaliesBecomeSymbols) {
+  Make();
+  // The GTUBE string base64-encoded in the second part of a multipart without MIME-Version.
+  std::string b64 =
+      "WEpTKkM0SkRCUUFETjEuTlNCTjMqMklETkVOKkdUVUJFLVNUQU5EQVJELUFOVEktVUJFLVRFU1QtRU1BSUwqQy4zNFg=";
+  auto r = Scan("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nhello\n--b\n"
+                "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n" + b64 +
+                "\n--b--\n");
+  EXPECT_EQ(r.action(), farside::v1::REJECT);
+  bool anomaly = false;
+  for (const auto& s : r.symbols()) anomaly |= s.name() == "MIME_MULTIPART_WITHOUT_MIME_VERSION";
+  EXPECT_TRUE(anomaly);
 }
 
 TEST_F(ScannerTest, GtubeCanBeSwitchedOff) {
