@@ -60,6 +60,11 @@ int DelimiterKind(absl::string_view line, absl::string_view boundary) {
 
 }  // namespace
 
+const HtmlContent& Part::Html() const {
+  if (!html_.has_value()) html_ = is_html() ? HtmlToText(text) : HtmlContent();
+  return *html_;
+}
+
 bool Part::is_attachment() const {
   if (disposition == "attachment") return true;
   if (!filename.has_value() || filename->empty()) return false;

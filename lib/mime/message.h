@@ -14,6 +14,7 @@
 #include "farside/v1/config.pb.h"
 #include "lib/mime/content_type.h"
 #include "lib/mime/header.h"
+#include "lib/mime/html.h"
 
 namespace farside::mime {
 
@@ -62,9 +63,15 @@ struct Part {
   std::string decoded;       // after the transfer decoding
   std::string text;          // text/* leaves: the content as UTF-8
   std::string text_charset;  // the charset the text was read with
+  // text/html leaves: visible text, links, images, forms; built on first use (it costs
+  // several times the rest of the parse), empty for other parts.
+  const HtmlContent& Html() const;
 
   bool is_leaf() const { return children.empty(); }
+  bool is_html() const { return content_type == "text/html" && !text.empty(); }
   bool is_text() const { return content_type.rfind("text/", 0) == 0; }
+  mutable std::optional<HtmlContent> html_;  // cache for Html()
+
   // A part a person would call an attachment: a disposition of attachment, or a file name
   // on a part that is not the message's own text.
   bool is_attachment() const;

@@ -73,7 +73,23 @@ std::string MessageToJson(const mime::Message& msg) {
                                           : std::optional<std::string>(p.transfer_encoding));
     o += "}";
   }
-  o += "],\"urls\":[],\"emails\":[],\"attachments\":[";
+  // URLs: for now the links, images and form actions of HTML parts; URLs in plain text
+  // come with the URL extractor.
+  o += "],\"urls\":[";
+  first = true;
+  for (const auto& p : msg.parts()) {
+    const mime::HtmlContent& h = p.Html();
+    auto add = [&](const std::string& u) {
+      if (u.empty()) return;
+      if (!first) o += ",";
+      first = false;
+      Str(o, u);
+    };
+    for (const auto& l : h.links) add(l.href);
+    for (const auto& i : h.images) add(i);
+    for (const auto& f : h.forms) add(f);
+  }
+  o += "],\"emails\":[],\"attachments\":[";
   first = true;
   for (const auto& p : msg.parts()) {
     if (!p.is_leaf() || !p.is_attachment()) continue;
