@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "lib/common/json.h"
 
 namespace farside::log {
 namespace {
@@ -36,33 +37,13 @@ const char* LevelName(Level level) {
   return "info";
 }
 
-void AppendJsonString(std::string& out, absl::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 // Text values with spaces or quotes are quoted so a line stays parseable as key=value.
 void AppendTextValue(std::string& out, absl::string_view v) {
   bool plain = !v.empty() && v.find_first_of(" \"=\t\n") == absl::string_view::npos;
   if (plain) {
     out.append(v.data(), v.size());
   } else {
-    AppendJsonString(out, v);
+    AppendJsonString(&out, v);
   }
 }
 
@@ -107,14 +88,14 @@ void Write(Level level, absl::string_view message, std::initializer_list<Field> 
   if (st.json) {
     absl::StrAppend(&line, "{\"time\":\"", now, "\",\"level\":\"", LevelName(level),
                     "\",\"service\":");
-    AppendJsonString(line, st.service);
+    AppendJsonString(&line, st.service);
     line += ",\"msg\":";
-    AppendJsonString(line, message);
+    AppendJsonString(&line, message);
     for (const Field& f : fields) {
       line.push_back(',');
-      AppendJsonString(line, f.key);
+      AppendJsonString(&line, f.key);
       line.push_back(':');
-      AppendJsonString(line, f.value);
+      AppendJsonString(&line, f.value);
     }
     line += "}\n";
   } else {

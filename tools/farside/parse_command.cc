@@ -3,30 +3,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/common/json.h"
 #include "lib/mime/charset.h"
 
 namespace farside::cli {
 namespace {
 
 void Str(std::string& out, absl::string_view raw) {
-  std::string s = mime::IsValidUtf8(raw) ? std::string(raw) : mime::SanitizeUtf8(raw);
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
+  AppendJsonString(&out, mime::IsValidUtf8(raw) ? std::string(raw) : mime::SanitizeUtf8(raw));
 }
 
 void OptStr(std::string& out, const std::optional<std::string>& v) {
