@@ -269,6 +269,7 @@ void Parser::Leaf(int index) {
 Message Message::Parse(absl::string_view bytes, const farside::v1::MimeLimits& limits) {
   Message msg;
   msg.size_ = bytes.size();
+  msg.max_urls_ = limits.max_urls();
   Parser parser(&msg, limits);
   parser.CheckLineLengths(bytes);
   parser.Entity(bytes, -1, 0, "text/plain");
@@ -282,6 +283,47 @@ const farside::v1::MimeLimits& Message::DefaultLimits() {
     return l;
   }();
   return *limits;
+}
+
+const Extracted& Message::Links() const {
+  if (links_.has_value()) return *links_;
+  Extracted all;
+  for (const Part& p : parts_) {
+    if (!p.is_leaf() || !p.is_text() || p.text.empty()) continue;
+    if (p.is_html()) {
+      const HtmlContent& h = p.Html();
+      auto add = [&](const std::string& raw, Url::Source src, const std::string& anchor) {
+        if (absl::StartsWithIgnoreCase(raw, "mailto:")) {
+          ExtractFromText(raw, max_urls_, &all);
+          return;
+        }
+        if (std::optional<Url> u = ParseUrl(raw, src)) {
+          u->anchor_text = anchor;
+          all.urls.push_back(std::move(*u));
+        }
+      };
+      for (const HtmlLink& l : h.links) add(l.href, Url::Source::kHtmlLink, l.text);
+      for (const std::string& i : h.images) add(i, Url::Source::kHtmlImage, "");
+      for (const std::string& f : h.forms) add(f, Url::Source::kHtmlForm, "");
+      ExtractFromText(h.text, max_urls_, &all);
+    } else {
+      ExtractFromText(p.text, max_urls_, &all);
+    }
+  }
+  // Each URL and address once, first sighting kept (an href beats the same text later).
+  Extracted out;
+  std::set<std::string> seen;
+  for (Url& u : all.urls) {
+    if (out.urls.size() >= max_urls_) break;
+    if (seen.insert(u.url).second) out.urls.push_back(std::move(u));
+  }
+  seen.clear();
+  for (EmailAddress& e : all.emails) {
+    if (out.emails.size() >= max_urls_) break;
+    if (seen.insert(e.address).second) out.emails.push_back(std::move(e));
+  }
+  links_ = std::move(out);
+  return *links_;
 }
 
 std::string Message::MessageId() const {

@@ -15,6 +15,7 @@
 #include "lib/mime/content_type.h"
 #include "lib/mime/header.h"
 #include "lib/mime/html.h"
+#include "lib/mime/urls.h"
 
 namespace farside::mime {
 
@@ -94,6 +95,9 @@ class Message {
   // Anomaly names, sorted, each once.
   const std::set<std::string>& anomalies() const { return anomalies_; }
   size_t size() const { return size_; }
+  // URLs and e-mail addresses of the text parts and the HTML parts' links, images, forms
+  // and visible text, each once; built on first use.
+  const Extracted& Links() const;
 
  private:
   friend class Parser;
@@ -101,6 +105,8 @@ class Message {
   std::set<std::string> anomalies_;
   std::deque<std::string> owned_;  // decoded bodies of encoded message/rfc822 parts
   size_t size_ = 0;
+  size_t max_urls_ = 0;
+  mutable std::optional<Extracted> links_;
 };
 
 }  // namespace farside::mime

@@ -21,6 +21,16 @@ void OptStr(std::string& out, const std::optional<std::string>& v) {
   }
 }
 
+const char* SourceName(mime::Url::Source s) {
+  switch (s) {
+    case mime::Url::Source::kText: return "text";
+    case mime::Url::Source::kHtmlLink: return "link";
+    case mime::Url::Source::kHtmlImage: return "image";
+    case mime::Url::Source::kHtmlForm: return "form";
+  }
+  return "text";
+}
+
 size_t PartSize(const mime::Part& p) { return p.is_leaf() ? p.decoded.size() : p.body.size(); }
 
 }  // namespace
@@ -57,23 +67,46 @@ std::string MessageToJson(const mime::Message& msg) {
                                           : std::optional<std::string>(p.transfer_encoding));
     o += "}";
   }
-  // URLs: for now the links, images and form actions of HTML parts; URLs in plain text
-  // come with the URL extractor.
   o += "],\"urls\":[";
   first = true;
-  for (const auto& p : msg.parts()) {
-    const mime::HtmlContent& h = p.Html();
-    auto add = [&](const std::string& u) {
-      if (u.empty()) return;
-      if (!first) o += ",";
-      first = false;
-      Str(o, u);
-    };
-    for (const auto& l : h.links) add(l.href);
-    for (const auto& i : h.images) add(i);
-    for (const auto& f : h.forms) add(f);
+  const mime::Extracted& links = msg.Links();
+  for (const mime::Url& u : links.urls) {
+    if (!first) o += ",";
+    first = false;
+    o += "{\"url\":";
+    Str(o, u.url);
+    o += ",\"host\":";
+    Str(o, u.host);
+    o += ",\"domain\":";
+    Str(o, u.domain);
+    o += ",\"source\":";
+    Str(o, SourceName(u.source));
+    if (!u.anchor_text.empty()) {
+      o += ",\"anchor_text\":";
+      Str(o, u.anchor_text);
+    }
+    o += ",\"flags\":[";
+    bool ff = true;
+    for (const auto& [set, name] : {std::pair{u.ip_host, "ip"}, std::pair{u.idn, "idn"},
+                                    std::pair{u.mixed_scripts, "mixed_scripts"},
+                                    std::pair{u.userinfo, "userinfo"},
+                                    std::pair{u.obfuscated, "obfuscated"},
+                                    std::pair{u.schemeless, "schemeless"}}) {
+      if (!set) continue;
+      if (!ff) o += ",";
+      ff = false;
+      Str(o, name);
+    }
+    o += "]}";
   }
-  o += "],\"emails\":[],\"attachments\":[";
+  o += "],\"emails\":[";
+  first = true;
+  for (const mime::EmailAddress& e : links.emails) {
+    if (!first) o += ",";
+    first = false;
+    Str(o, e.address);
+  }
+  o += "],\"attachments\":[";
   first = true;
   for (const auto& p : msg.parts()) {
     if (!p.is_leaf() || !p.is_attachment()) continue;
@@ -111,6 +144,18 @@ std::string MessageToText(const mime::Message& msg) {
     absl::StrAppend(&o, " ", PartSize(p), " bytes");
     if (p.is_attachment()) absl::StrAppend(&o, " (attachment)");
     absl::StrAppend(&o, "\n");
+  }
+  const mime::Extracted& links = msg.Links();
+  if (!links.urls.empty()) {
+    absl::StrAppend(&o, "urls:\n");
+    for (const auto& u : links.urls) {
+      absl::StrAppend(&o, "  ", u.url, "  (", u.host, u.anchor_text.empty() ? "" : ", shown as \"",
+                      u.anchor_text, u.anchor_text.empty() ? "" : "\"", ")\n");
+    }
+  }
+  if (!links.emails.empty()) {
+    absl::StrAppend(&o, "emails:\n");
+    for (const auto& e : links.emails) absl::StrAppend(&o, "  ", e.address, "\n");
   }
   if (!msg.anomalies().empty()) {
     absl::StrAppend(&o, "anomalies:\n");
