@@ -326,6 +326,25 @@ const Extracted& Message::Links() const {
   return *links_;
 }
 
+std::vector<Address> Message::Addresses(absl::string_view name) const {
+  std::vector<Address> out;
+  for (const HeaderField* f : headers().FindAll(name)) {
+    for (Address& a : ParseAddressList(f->raw)) out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::optional<DateTime> Message::Date() const {
+  const HeaderField* f = headers().Find("Date");
+  return f == nullptr ? std::nullopt : ParseDate(f->raw);
+}
+
+std::vector<ReceivedHop> Message::Received() const {
+  std::vector<ReceivedHop> out;
+  for (const HeaderField* f : headers().FindAll("Received")) out.push_back(ParseReceived(f->raw));
+  return out;
+}
+
 std::string Message::MessageId() const {
   const HeaderField* f = headers().Find("Message-ID");
   if (f == nullptr) return "";

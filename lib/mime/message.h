@@ -12,6 +12,7 @@
 
 #include "absl/strings/string_view.h"
 #include "farside/v1/config.pb.h"
+#include "lib/mime/address.h"
 #include "lib/mime/content_type.h"
 #include "lib/mime/header.h"
 #include "lib/mime/html.h"
@@ -92,6 +93,12 @@ class Message {
   std::string Subject() const;
   // The Message-ID without angle brackets, or empty.
   std::string MessageId() const;
+  // Every address of every field called `name` (From, To, Cc, Reply-To, ...), in order.
+  std::vector<Address> Addresses(absl::string_view name) const;
+  // The Date field, if there is one that can be read.
+  std::optional<DateTime> Date() const;
+  // The Received fields as hops, newest (topmost) first.
+  std::vector<ReceivedHop> Received() const;
   // Anomaly names, sorted, each once.
   const std::set<std::string>& anomalies() const { return anomalies_; }
   size_t size() const { return size_; }

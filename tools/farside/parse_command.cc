@@ -3,6 +3,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
 #include "lib/common/json.h"
 #include "lib/mime/charset.h"
 
@@ -35,9 +37,65 @@ size_t PartSize(const mime::Part& p) { return p.is_leaf() ? p.decoded.size() : p
 
 }  // namespace
 
+void Addresses(std::string& o, const std::vector<mime::Address>& list) {
+  o += "[";
+  bool first = true;
+  for (const auto& a : list) {
+    if (!first) o += ",";
+    first = false;
+    o += "{\"name\":";
+    Str(o, a.display_name);
+    o += ",\"address\":";
+    Str(o, a.addr_spec());
+    o += ",\"domain\":";
+    Str(o, a.domain);
+    if (!a.group.empty()) {
+      o += ",\"group\":";
+      Str(o, a.group);
+    }
+    o += "}";
+  }
+  o += "]";
+}
+
+std::string IsoTime(int64_t unix_seconds) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
+                          absl::UTCTimeZone());
+}
+
 std::string MessageToJson(const mime::Message& msg) {
   std::string o = "{\"subject\":";
   Str(o, msg.Subject());
+  o += ",\"message_id\":";
+  Str(o, msg.MessageId());
+  o += ",\"date\":";
+  std::optional<mime::DateTime> date = msg.Date();
+  OptStr(o, date.has_value() ? std::optional<std::string>(IsoTime(date->unix_seconds)) : std::nullopt);
+  for (const char* field : {"from", "reply-to", "to", "cc"}) {
+    absl::StrAppend(&o, ",\"", absl::StrReplaceAll(field, {{"-", "_"}}), "\":");
+    Addresses(o, msg.Addresses(field));
+  }
+  o += ",\"received\":[";
+  bool first_hop = true;
+  for (const mime::ReceivedHop& h : msg.Received()) {
+    if (!first_hop) o += ",";
+    first_hop = false;
+    o += "{\"from\":";
+    Str(o, h.from);
+    o += ",\"from_rdns\":";
+    Str(o, h.from_rdns);
+    o += ",\"ip\":";
+    Str(o, h.ip);
+    o += ",\"by\":";
+    Str(o, h.by);
+    o += ",\"with\":";
+    Str(o, h.with);
+    o += ",\"date\":";
+    OptStr(o, h.date.has_value() ? std::optional<std::string>(IsoTime(h.date->unix_seconds))
+                                 : std::nullopt);
+    o += "}";
+  }
+  o += "]";
   o += ",\"headers\":[";
   bool first = true;
   for (const auto& h : msg.headers().fields()) {
