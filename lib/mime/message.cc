@@ -258,6 +258,13 @@ void Parser::Leaf(int index) {
     p.decoded.resize(p.decoded.size() - std::min<uint64_t>(over, p.decoded.size()));
     decoded_total_ = limits_.max_decoded_bytes();
   }
+  if (!p.is_text() || p.is_attachment()) {
+    p.detected_type = DetectType(p.decoded);
+    if (p.detected_type == "application/zip" || p.detected_type == "application/java-archive" ||
+        p.detected_type == "application/vnd.openxmlformats") {
+      p.archive = ListZip(p.decoded);
+    }
+  }
   if (p.is_text() && !p.is_attachment()) {
     Converted c = ToUtf8(p.decoded, p.charset);
     if (!c.declared_ok) Note(p.charset.empty() ? anomaly::kMissingCharset : anomaly::kCharsetMismatch);

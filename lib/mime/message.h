@@ -14,6 +14,7 @@
 #include "farside/v1/config.pb.h"
 #include "lib/mime/address.h"
 #include "lib/mime/content_type.h"
+#include "lib/mime/filetype.h"
 #include "lib/mime/header.h"
 #include "lib/mime/html.h"
 #include "lib/mime/urls.h"
@@ -65,6 +66,8 @@ struct Part {
   std::string decoded;       // after the transfer decoding
   std::string text;          // text/* leaves: the content as UTF-8
   std::string text_charset;  // the charset the text was read with
+  std::string detected_type;  // non-text leaves: the type its bytes show (may differ!)
+  ArchiveListing archive;     // zip attachments: the members
   // text/html leaves: visible text, links, images, forms; built on first use (it costs
   // several times the rest of the parse), empty for other parts.
   const HtmlContent& Html() const;

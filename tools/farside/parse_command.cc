@@ -174,7 +174,18 @@ std::string MessageToJson(const mime::Message& msg) {
     OptStr(o, p.filename);
     o += ",\"content_type\":";
     Str(o, p.content_type);
-    absl::StrAppend(&o, ",\"size\":", p.decoded.size(), "}");
+    o += ",\"detected_type\":";
+    OptStr(o, p.detected_type.empty() ? std::nullopt : std::optional<std::string>(p.detected_type));
+    absl::StrAppend(&o, ",\"size\":", p.decoded.size(), ",\"archive\":[");
+    bool fe = true;
+    for (const auto& e : p.archive.entries) {
+      if (!fe) o += ",";
+      fe = false;
+      o += "{\"name\":";
+      Str(o, e.name);
+      absl::StrAppend(&o, ",\"encrypted\":", e.encrypted ? "true" : "false", "}");
+    }
+    o += "]}";
   }
   o += "],\"anomalies\":[";
   first = true;
