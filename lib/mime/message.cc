@@ -278,6 +278,10 @@ Message Message::Parse(absl::string_view bytes, const farside::v1::MimeLimits& l
   msg.size_ = bytes.size();
   msg.max_urls_ = limits.max_urls();
   Parser parser(&msg, limits);
+  if (bytes.size() > limits.max_message_bytes()) {
+    msg.anomalies_.insert(anomaly::kMessageTooBig);
+    bytes = bytes.substr(0, limits.max_message_bytes());
+  }
   parser.CheckLineLengths(bytes);
   parser.Entity(bytes, -1, 0, "text/plain");
   return msg;

@@ -46,6 +46,7 @@ inline constexpr char kTooDeep[] = "MIME_LIMIT_DEPTH";
 inline constexpr char kTooManyParts[] = "MIME_LIMIT_PARTS";
 inline constexpr char kDecodedTooBig[] = "MIME_LIMIT_DECODED_SIZE";
 inline constexpr char kTimeLimit[] = "MIME_LIMIT_TIME";
+inline constexpr char kMessageTooBig[] = "MIME_LIMIT_MESSAGE_SIZE";
 }  // namespace anomaly
 
 struct Part {

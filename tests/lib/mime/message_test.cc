@@ -222,6 +222,17 @@ TEST(Limits, DecodedSizeIsCapped) {
   EXPECT_THAT(m.anomalies(), Contains(anomaly::kDecodedTooBig));
 }
 
+TEST(Limits, MessageSizeParsesThePrefixAndSaysSo) {
+  farside::v1::MimeLimits small = Message::DefaultLimits();
+  small.set_max_message_bytes(20);
+  const std::string input = "Subject: short\n\n" + std::string(100, 'b');
+  Message m = Message::Parse(input, small);
+  EXPECT_EQ(m.Subject(), "short");
+  EXPECT_EQ(m.root().decoded.size(), 20u - 16u);
+  EXPECT_THAT(m.anomalies(), Contains(anomaly::kMessageTooBig));
+  EXPECT_EQ(m.size(), input.size()) << "the size is the message's, not the parsed prefix's";
+}
+
 TEST(Robustness, HostileInputsNeverCrash) {
   for (const std::string& s :
        {std::string(), std::string("\n"), std::string("=?"), std::string("Content-Type: ;;;=\n\n"),
