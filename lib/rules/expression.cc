@@ -1,0 +1,208 @@
+// A recursive-descent parser for Expression, with a depth limit so hostile input cannot
+// exhaust the stack, and a small tree evaluator.
+#include "lib/rules/expression.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace farside::rules {
+
+struct Expression::Node {
+  enum class Op { kNum, kSym, kNot, kNeg, kAnd, kOr, kAdd, kSub, kMul, kDiv,
+                  kEq, kNe, kLt, kLe, kGt, kGe };
+  Op op;
+  double num = 0;
+  std::string sym;
+  std::shared_ptr<const Node> a, b;
+};
+
+namespace {
+
+using Node = Expression::Node;
+using Op = Node::Op;
+
+class Parser {
+ public:
+  Parser(absl::string_view s, const Expression::Limits& l) : s_(s), limits_(l) {}
+
+  absl::StatusOr<std::shared_ptr<const Node>> ParseAll() {
+    auto n = Or();
+    if (!n.ok()) return n;
+    Skip();
+    if (i_ < s_.size()) return Err("unexpected '" + std::string(1, s_[i_]) + "'");
+    return n;
+  }
+  std::vector<std::string> symbols;
+
+ private:
+  using Result = absl::StatusOr<std::shared_ptr<const Node>>;
+
+  absl::Status Err(const std::string& what) const {
+    return absl::InvalidArgumentError(absl::StrCat("at column ", i_ + 1, ": ", what));
+  }
+  void Skip() {
+    while (i_ < s_.size() && absl::ascii_isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  bool Eat(absl::string_view tok) {
+    Skip();
+    if (s_.substr(i_, tok.size()) != tok) return false;
+    i_ += tok.size();
+    return true;
+  }
+  static std::shared_ptr<const Node> Make(Op op, std::shared_ptr<const Node> a,
+                                          std::shared_ptr<const Node> b = nullptr) {
+    auto n = std::make_shared<Node>();
+    n->op = op;
+    n->a = std::move(a);
+    n->b = std::move(b);
+    return n;
+  }
+  // Guards every level of recursion.
+  struct Depth {
+    Parser* p;
+    explicit Depth(Parser* parser) : p(parser) { ++p->depth_; }
+    ~Depth() { --p->depth_; }
+  };
+  bool TooDeep() const { return depth_ > limits_.max_depth; }
+
+  // Left-associative, iterative: only parentheses and unary operators recurse.
+  Result Binary(Result (Parser::*next)(), std::initializer_list<std::pair<absl::string_view, Op>> ops) {
+    Result left = (this->*next)();
+    if (!left.ok()) return left;
+    while (true) {
+      bool matched = false;
+      for (const auto& [tok, op] : ops) {
+        Skip();
+        // "<" must not eat the start of "<=", nor "!" of "!=", nor "=" alone.
+        if (s_.substr(i_, tok.size()) != tok) continue;
+        if (tok.size() == 1 && i_ + 1 < s_.size() && s_[i_ + 1] == '=' &&
+            (tok == "<" || tok == ">")) {
+          continue;
+        }
+        i_ += tok.size();
+        Result right = (this->*next)();
+        if (!right.ok()) return right;
+        left = Make(op, *left, *right);
+        matched = true;
+        break;
+      }
+      if (!matched) return left;
+    }
+  }
+  Result Or() { return Binary(&Parser::And, {{"||", Op::kOr}}); }
+  Result And() { return Binary(&Parser::Compare, {{"&&", Op::kAnd}}); }
+  Result Compare() {
+    return Binary(&Parser::Sum, {{"==", Op::kEq}, {"!=", Op::kNe}, {"<=", Op::kLe},
+                                 {">=", Op::kGe}, {"<", Op::kLt}, {">", Op::kGt}});
+  }
+  Result Sum() { return Binary(&Parser::Product, {{"+", Op::kAdd}, {"-", Op::kSub}}); }
+  Result Product() { return Binary(&Parser::Unary, {{"*", Op::kMul}, {"/", Op::kDiv}}); }
+  Result Unary() {
+    Skip();
+    if (i_ < s_.size() && s_[i_] == '!' && !(i_ + 1 < s_.size() && s_[i_ + 1] == '=')) {
+      Depth d(this);
+      if (TooDeep()) return Err("nested too deeply");
+      ++i_;
+      Result r = Unary();
+      if (!r.ok()) return r;
+      return Make(Op::kNot, *r);
+    }
+    if (Eat("-")) {
+      Depth d(this);
+      if (TooDeep()) return Err("nested too deeply");
+      Result r = Unary();
+      if (!r.ok()) return r;
+      return Make(Op::kNeg, *r);
+    }
+    return Primary();
+  }
+  Result Primary() {
+    Skip();
+    if (i_ >= s_.size()) return Err("expected a symbol, a number or '(' at the end");
+    char c = s_[i_];
+    if (c == '(') {
+      Depth d(this);
+      if (TooDeep()) return Err("nested too deeply");
+      ++i_;
+      Result r = Or();
+      if (!r.ok()) return r;
+      if (!Eat(")")) return Err("expected ')'");
+      return r;
+    }
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '.') {
+      size_t start = i_;
+      while (i_ < s_.size() && (absl::ascii_isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.')) ++i_;
+      auto n = std::make_shared<Node>();
+      n->op = Op::kNum;
+      if (!absl::SimpleAtod(s_.substr(start, i_ - start), &n->num)) {
+        return Err("bad number '" + std::string(s_.substr(start, i_ - start)) + "'");
+      }
+      return std::shared_ptr<const Node>(n);
+    }
+    if (absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t start = i_;
+      while (i_ < s_.size() && (absl::ascii_isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_')) ++i_;
+      auto n = std::make_shared<Node>();
+      n->op = Op::kSym;
+      n->sym = std::string(s_.substr(start, i_ - start));
+      if (seen_.insert(n->sym).second) symbols.push_back(n->sym);
+      return std::shared_ptr<const Node>(n);
+    }
+    return Err(absl::StrCat("expected a symbol, a number or '(', got '", std::string(1, c), "'"));
+  }
+
+  absl::string_view s_;
+  const Expression::Limits& limits_;
+  size_t i_ = 0;
+  size_t depth_ = 0;
+  std::set<std::string> seen_;
+};
+
+double Eval(const Node& n, const Expression::Lookup& v) {
+  switch (n.op) {
+    case Op::kNum: return n.num;
+    case Op::kSym: return v(n.sym);
+    case Op::kNot: return Eval(*n.a, v) == 0 ? 1 : 0;
+    case Op::kNeg: return -Eval(*n.a, v);
+    case Op::kAnd: return Eval(*n.a, v) != 0 && Eval(*n.b, v) != 0 ? 1 : 0;
+    case Op::kOr: return Eval(*n.a, v) != 0 || Eval(*n.b, v) != 0 ? 1 : 0;
+    case Op::kAdd: return Eval(*n.a, v) + Eval(*n.b, v);
+    case Op::kSub: return Eval(*n.a, v) - Eval(*n.b, v);
+    case Op::kMul: return Eval(*n.a, v) * Eval(*n.b, v);
+    case Op::kDiv: {
+      double d = Eval(*n.b, v);
+      return d == 0 ? 0 : Eval(*n.a, v) / d;  // a rule must never divide by zero into NaN
+    }
+    case Op::kEq: return Eval(*n.a, v) == Eval(*n.b, v) ? 1 : 0;
+    case Op::kNe: return Eval(*n.a, v) != Eval(*n.b, v) ? 1 : 0;
+    case Op::kLt: return Eval(*n.a, v) < Eval(*n.b, v) ? 1 : 0;
+    case Op::kLe: return Eval(*n.a, v) <= Eval(*n.b, v) ? 1 : 0;
+    case Op::kGt: return Eval(*n.a, v) > Eval(*n.b, v) ? 1 : 0;
+    case Op::kGe: return Eval(*n.a, v) >= Eval(*n.b, v) ? 1 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+absl::StatusOr<Expression> Expression::Parse(absl::string_view text, const Limits& limits) {
+  if (text.size() > limits.max_length) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expression of ", text.size(), " characters is over the limit of ",
+                     limits.max_length));
+  }
+  Parser p(text, limits);
+  absl::StatusOr<std::shared_ptr<const Node>> root = p.ParseAll();
+  if (!root.ok()) return root.status();
+  Expression e;
+  e.root_ = std::move(*root);
+  e.symbols_ = std::move(p.symbols);
+  return e;
+}
+
+double Expression::Evaluate(const Lookup& value) const { return Eval(*root_, value); }
+
+}  // namespace farside::rules
