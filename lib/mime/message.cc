@@ -282,6 +282,7 @@ Message Message::Parse(absl::string_view bytes, const farside::v1::MimeLimits& l
     msg.anomalies_.insert(anomaly::kMessageTooBig);
     bytes = bytes.substr(0, limits.max_message_bytes());
   }
+  msg.raw_ = bytes;
   parser.CheckLineLengths(bytes);
   parser.Entity(bytes, -1, 0, "text/plain");
   return msg;

@@ -106,6 +106,8 @@ class Message {
   // Anomaly names, sorted, each once.
   const std::set<std::string>& anomalies() const { return anomalies_; }
   size_t size() const { return size_; }
+  // The bytes parsed (the message as received, up to max_message_bytes).
+  absl::string_view raw() const { return raw_; }
   // URLs and e-mail addresses of the text parts and the HTML parts' links, images, forms
   // and visible text, each once; built on first use.
   const Extracted& Links() const;
@@ -116,6 +118,7 @@ class Message {
   std::set<std::string> anomalies_;
   std::deque<std::string> owned_;  // decoded bodies of encoded message/rfc822 parts
   size_t size_ = 0;
+  absl::string_view raw_;
   size_t max_urls_ = 0;
   mutable std::optional<Extracted> links_;
 };

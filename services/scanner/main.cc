@@ -22,6 +22,7 @@ ABSL_FLAG(std::string, metrics, "",
           "HTTP HOST:PORT for /metrics, /healthz, /readyz (default 127.0.0.1:11533)");
 ABSL_FLAG(std::string, controller, "", "controller HOST:PORT (default 127.0.0.1:11434)");
 ABSL_FLAG(std::string, name, "", "name reported in results (default: host name)");
+ABSL_FLAG(std::string, rules_dir, "", "rule directories, comma-separated (scanner.rules.dirs)");
 ABSL_FLAG(std::string, log_level, "", "debug, info, warning or error");
 
 namespace {
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
                                      {"scanner.metrics_listen", absl::GetFlag(FLAGS_metrics)},
                                      {"scanner.controller", absl::GetFlag(FLAGS_controller)},
                                      {"scanner.name", absl::GetFlag(FLAGS_name)},
+       {"scanner.rules.dirs", absl::GetFlag(FLAGS_rules_dir)},
                                      {"logging.level", absl::GetFlag(FLAGS_log_level)},
                                  });
   if (!cfg.ok()) return Fail(cfg.status());
@@ -83,7 +85,8 @@ int main(int argc, char** argv) {
   farside::log::Info("scanner ready", {{"grpc", listen->ToString()},
                                        {"metrics", metrics_addr->ToString()},
                                        {"controller", sc.controller()},
-                                       {"name", (*scanner)->name()}});
+                                       {"name", (*scanner)->name()},
+                                       {"rules", (*scanner)->rule_count()}});
   int sig = farside::WaitForShutdownSignal();
   farside::log::Info("draining", {{"signal", sig}});
   (*admin)->SetDraining();

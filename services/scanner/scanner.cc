@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -50,6 +51,10 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
     }
     *replies[i].second = *r;
   }
+  absl::StatusOr<std::unique_ptr<rules::RuleSet>> rs = rules::RuleSet::LoadDirs(
+      {config.rules().dirs().begin(), config.rules().dirs().end()}, config.rules().match_limit());
+  if (!rs.ok()) return rs.status();
+  s->rules_ = std::move(*rs);
   return s;
 }
 
@@ -134,6 +139,28 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     sym->set_description("The message's MIME structure is unusual or broken (see docs/mime.md)");
   }
 
+  // The rule set, which may read what the checks above found (meta rules).
+  {
+    std::set<std::string> found;
+    for (const auto& sym : result.symbols()) found.insert(sym.name());
+    for (const rules::RuleSet::Hit& h : rules_->Run(msg, [&](const std::string& name) {
+           return found.count(name) ? 1.0 : 0.0;
+         })) {
+      auto* sym = result.add_symbols();
+      sym->set_name(h.rule->name);
+      sym->set_score(h.rule->score);
+      sym->set_group(h.rule->group);
+      sym->set_description(h.rule->description);
+      if (!h.option.empty()) sym->add_options(h.option);
+      // The harshest forced action wins; the enum runs mildest first.
+      if (h.rule->force_action.has_value() &&
+          (!forced.has_value() || *h.rule->force_action > *forced)) {
+        forced = h.rule->force_action;
+        result.set_forced_by(h.rule->name);
+      }
+    }
+  }
+
   // The one shared-state call for this message.
   farside::v1::MessageQuery query;
   query.set_queue_id(env.queue_id());
@@ -147,8 +174,9 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     sk->set_reason(std::string(state.status().message()));
   }
 
-  double score = 0;
-  for (const auto& s : result.symbols()) score += s.score();
+  std::vector<std::pair<std::string, double>> scored;
+  for (const auto& s : result.symbols()) scored.emplace_back(s.group(), s.score());
+  const double score = rules_->Total(scored);  // group caps applied
   result.set_score(score);
   std::sort(result.mutable_symbols()->begin(), result.mutable_symbols()->end(),
             [](const farside::v1::Symbol& a, const farside::v1::Symbol& b) {

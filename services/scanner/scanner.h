@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "farside/v1/config.pb.h"
 #include "farside/v1/scanner.pb.h"
+#include "lib/rules/rule_set.h"
 #include "lib/telemetry/metrics.h"
 #include "services/scanner/state_client.h"
 
@@ -27,6 +28,7 @@ class Scanner {
   absl::StatusOr<farside::v1::ScanResult> Scan(const farside::v1::ScanRequest& request);
 
   const std::string& name() const { return name_; }
+  size_t rule_count() const { return rules_->size(); }
 
  private:
   Scanner(const farside::v1::ScannerConfig& config, StateClient* state,
@@ -37,6 +39,7 @@ class Scanner {
   std::string name_;
   farside::v1::ActionThresholds thresholds_;
   farside::v1::SmtpReply reject_reply_, soft_reject_reply_, greylist_reply_;
+  std::unique_ptr<rules::RuleSet> rules_;
 
   prometheus::Family<prometheus::Counter>* scans_;
   prometheus::Family<prometheus::Counter>* symbol_hits_;

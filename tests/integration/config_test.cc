@@ -84,6 +84,19 @@ TEST(ConfigCheck, ShippedExampleLoadsAndCliPrintsTheEffectiveConfig) {
   EXPECT_TRUE(absl::StrContains(b.err, "proxy.fail_policy: unknown value 'maybe'")) << b.err;
 }
 
+TEST(ConfigCheck, ABrokenRuleFileStopsTheScannerNamingFileAndRule) {
+  std::string dir = TempDir("rules");
+  std::ofstream(dir + "/10-bad.yaml") << "rules:\n  - {name: BROKEN_RULE, body: '(unclosed'}\n";
+  CommandResult r = RunCommand({Binary("farside-scanner"), "--rules_dir", dir}, absl::Seconds(10));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "10-bad.yaml: rule BROKEN_RULE: bad regex")) << r.err;
+  CommandResult missing = RunCommand({Binary("farside-scanner"), "--rules_dir", "/nonexistent"},
+                                     absl::Seconds(10));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(missing.err, "rules directory '/nonexistent' does not exist"))
+      << missing.err;
+}
+
 TEST(CliParse, JsonModelOfAMessageNeedsNoServer) {
   CommandResult r = RunCommand({Binary("farside"), "parse", "--json",
                                 SourcePath("tests/data/gtube.eml")},

@@ -45,7 +45,8 @@ class StackTest : public ::testing::Test {
           absl::StrCat("scanner", i),
           {Binary("farside-scanner"), "--listen", Loopback(scan_ports_[i]), "--metrics",
            Loopback(scan_metrics_[i]), "--controller", Loopback(ctl_port_), "--name",
-           absl::StrCat("scanner-", i)},
+           absl::StrCat("scanner-", i), "--rules_dir",
+           i == 0 ? SourcePath("rules/default") : ""},
           dir_));
     }
     proxy_ = group_.Add(Process::Start(
@@ -124,6 +125,28 @@ TEST_F(StackTest, GtubeIsRejectedPlainPassesAndStatsCountBoth) {
   CommandResult history = Cli({"history"});
   EXPECT_EQ(history.exit_code, 0) << history.err;
   EXPECT_TRUE(absl::StrContains(history.out, "Farside chain test (GTUBE)")) << history.out;
+}
+
+TEST_F(StackTest, DefaultRulesScoreARiskyMessage) {
+  // scanner 0 runs the default rules (rules/default); the message shows one sender and is
+  // another, links to an IP address and carries a program behind a PDF name.
+  const std::string msg =
+      "From: \"support@bank.example\" <x@evil.example>\nDate: Thu, 03 Dec 2026 09:00:00 +0000\n"
+      "Message-ID: <r1@evil.example>\nSubject: Your invoice\nMIME-Version: 1.0\n"
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nsee http://192.0.2.1/pay\n--b\n"
+      "Content-Disposition: attachment; filename=\"invoice.pdf.exe\"\n\nMZ\n--b--\n";
+  CommandResult r = RunCommand({Binary("farside"), "--scanner", Loopback(scan_ports_[0]), "scan", "-"},
+                               absl::Seconds(20), msg);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  for (const char* sym : {"ATTACH_EXECUTABLE_NAME", "ATTACH_DOUBLE_EXTENSION", "URI_IP_LITERAL",
+                          "FROM_NAME_HAS_ADDRESS"}) {
+    EXPECT_TRUE(absl::StrContains(r.out, absl::StrCat("symbol: ", sym, " ("))) << sym << "\n" << r.out;
+  }
+  EXPECT_TRUE(absl::StrContains(r.out, "action: add_header")) << r.out;  // 13.5 points
+  // The same message on scanner 1, which has no rule files, only shows the parser's view.
+  CommandResult bare = RunCommand(
+      {Binary("farside"), "--scanner", Loopback(scan_ports_[1]), "scan", "-"}, absl::Seconds(20), msg);
+  EXPECT_EQ(bare.exit_code, 0) << bare.out;
 }
 
 TEST_F(StackTest, JsonOutputIsTheProtobufMappingOfScanResult) {

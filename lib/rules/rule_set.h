@@ -1,0 +1,68 @@
+// Farside's native rules: loaded from YAML files (farside.v1.RuleFile), checked at load (a
+// mistake names the file, the rule and the reason), and run over the parsed message. Only
+// the content kinds some rule reads are built (URLs and HTML text are built on first use).
+#ifndef FARSIDE_LIB_RULES_RULE_SET_H_
+#define FARSIDE_LIB_RULES_RULE_SET_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "farside/v1/config.pb.h"
+#include "farside/v1/scanner.pb.h"
+#include "lib/mime/message.h"
+#include "lib/rules/expression.h"
+#include "lib/rules/regex.h"
+
+namespace farside::rules {
+
+struct CompiledRule {
+  enum class Kind { kHeader, kBody, kRawBody, kUri, kFilename, kFull, kMeta };
+  std::string name, description, group, file;
+  double score = 0;
+  Kind kind = Kind::kBody;
+  std::optional<Regex> regex;
+  farside::v1::HeaderRule header;
+  std::optional<Expression> meta;
+  std::optional<farside::v1::Action> force_action;
+};
+
+class RuleSet {
+ public:
+  struct Source {
+    std::string name;  // file name, for errors
+    std::string text;  // YAML
+  };
+  static absl::StatusOr<std::unique_ptr<RuleSet>> FromSources(const std::vector<Source>& sources,
+                                                              uint32_t match_limit);
+  // Every *.yaml file of each directory, in name order.
+  static absl::StatusOr<std::unique_ptr<RuleSet>> LoadDirs(const std::vector<std::string>& dirs,
+                                                           uint32_t match_limit);
+
+  struct Hit {
+    const CompiledRule* rule;
+    std::string option;  // what matched, shortened
+  };
+  // Runs every rule. `known(symbol)` is the value of symbols other checks found (GTUBE,
+  // anomalies, ...), read by meta rules; meta rules see earlier rules' hits too.
+  std::vector<Hit> Run(const mime::Message& msg,
+                       const std::function<double(const std::string&)>& known) const;
+
+  // The total of scored symbols after group caps: a group's sum is held within its limits.
+  double Total(const std::vector<std::pair<std::string, double>>& group_and_score) const;
+
+  size_t size() const { return rules_.size(); }
+
+ private:
+  std::vector<CompiledRule> rules_;  // regex rules first, then meta rules in dependency order
+  std::map<std::string, farside::v1::RuleGroup> groups_;
+  uint32_t match_limit_ = 100000;
+};
+
+}  // namespace farside::rules
+
+#endif  // FARSIDE_LIB_RULES_RULE_SET_H_
