@@ -18,15 +18,17 @@ struct Regex::Code {
 
 absl::StatusOr<Regex> Regex::Compile(absl::string_view pattern, absl::string_view flags) {
   uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+  if (flags.find('b') != absl::string_view::npos) options = 0;  // byte mode: \xNN is a byte
   for (char f : flags) {
     switch (f) {
       case 'i': options |= PCRE2_CASELESS; break;
       case 'm': options |= PCRE2_MULTILINE; break;
       case 's': options |= PCRE2_DOTALL; break;
       case 'x': options |= PCRE2_EXTENDED; break;
+      case 'b': break;
       default:
         return absl::InvalidArgumentError(
-            absl::StrCat("unknown regex flag '", std::string(1, f), "' (i, m, s, x)"));
+            absl::StrCat("unknown regex flag '", std::string(1, f), "' (i, m, s, x, b)"));
     }
   }
   int err = 0;

@@ -14,7 +14,8 @@ namespace farside::rules {
 
 class Regex {
  public:
-  // `flags`: any of i (caseless), m (multiline), s (dotall), x (extended).
+  // `flags`: any of i (caseless), m (multiline), s (dotall), x (extended), b (bytes, not
+  // UTF-8: for imported rules written against raw bytes).
   static absl::StatusOr<Regex> Compile(absl::string_view pattern, absl::string_view flags);
   // The first match in `text`, pointing into it; nullopt if none (or the limit was hit).
   std::optional<absl::string_view> Find(absl::string_view text, uint32_t match_limit) const;

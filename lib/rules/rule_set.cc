@@ -10,19 +10,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/common/config_loader.h"
+#include "lib/common/files.h"
 
 namespace farside::rules {
 namespace {
 
 using Kind = CompiledRule::Kind;
 
+// Letters, digits and '_', not starting with a digit (SpamAssassin's sub-rules start "__").
 bool ValidName(absl::string_view n) {
-  if (n.empty() || !absl::ascii_isupper(static_cast<unsigned char>(n[0]))) return false;
+  if (n.empty() || absl::ascii_isdigit(static_cast<unsigned char>(n[0]))) return false;
   for (char c : n) {
-    if (!absl::ascii_isupper(static_cast<unsigned char>(c)) &&
-        !absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '_') {
-      return false;
-    }
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
   }
   return true;
 }
@@ -48,7 +47,7 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
   c.file = file;
   if (!ValidName(r.name())) {
     return RuleError(file, r.name().empty() ? "(unnamed)" : r.name(),
-                     "names are upper case letters, digits and '_', starting with a letter");
+                     "names are letters, digits and '_', not starting with a digit");
   }
   std::vector<std::pair<Kind, const std::string*>> kinds;
   // The loader fills defaults into every nested message, so a header rule is one that
@@ -79,7 +78,9 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
   }
   if (c.kind == Kind::kHeader) {
     c.header = r.header();
-    const std::string& part = r.header().part();
+    // Rules built in code (imports) may leave the part unset; the schema's default is value.
+    if (c.header.part().empty()) c.header.set_part("value");
+    const std::string& part = c.header.part();
     if (part != "value" && part != "raw" && part != "address" && part != "name" &&
         part != "domain") {
       return RuleError(file, r.name(), "header part is one of value, raw, address, name, domain");
@@ -134,25 +135,65 @@ absl::Status OrderMeta(std::vector<CompiledRule>& metas) {
 
 absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromSources(const std::vector<Source>& sources,
                                                               uint32_t match_limit) {
+  std::vector<File> files;
+  for (const Source& src : sources) {
+    File f{src.name, {}};
+    if (absl::Status s = config::MergeYaml(src.text, src.name, &f.rules); !s.ok()) return s;
+    files.push_back(std::move(f));
+  }
+  return FromRuleFiles(files, match_limit, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vector<File>& files,
+                                                                uint32_t match_limit,
+                                                                std::vector<Skipped>* skipped) {
   auto set = std::make_unique<RuleSet>();
   set->match_limit_ = match_limit;
-  std::vector<CompiledRule> plain, metas;
-  std::map<std::string, std::string> defined_in;
-  for (const Source& src : sources) {
-    farside::v1::RuleFile file;
-    if (absl::Status s = config::MergeYaml(src.text, src.name, &file); !s.ok()) return s;
-    for (const auto& r : file.rules()) {
+  std::vector<CompiledRule> all;
+  std::map<std::string, std::pair<size_t, bool>> defined;  // name -> (index in all, imported)
+  for (const File& file : files) {
+    for (const auto& r : file.rules.rules()) {
       if (!r.enabled()) continue;
-      absl::StatusOr<CompiledRule> c = Compile(r, src.name);
-      if (!c.ok()) return c.status();
-      if (auto [it, fresh] = defined_in.emplace(c->name, src.name); !fresh) {
-        return RuleError(src.name, c->name, absl::StrCat("already defined in ", it->second));
+      absl::StatusOr<CompiledRule> c = Compile(r, file.name);
+      if (!c.ok()) {
+        if (skipped == nullptr || !file.imported) return c.status();
+        skipped->push_back({file.name, r.name(), "", std::string(c.status().message())});
+        continue;
       }
-      (c->kind == Kind::kMeta ? metas : plain).push_back(std::move(*c));
+      auto it = defined.find(c->name);
+      if (it != defined.end()) {
+        if (!it->second.second || file.imported) {
+          return RuleError(file.name, c->name, absl::StrCat("already defined in ", all[it->second.first].file));
+        }
+        all[it->second.first] = std::move(*c);  // the native rule replaces the imported one
+        it->second.second = false;
+        continue;
+      }
+      defined[c->name] = {all.size(), file.imported};
+      all.push_back(std::move(*c));
     }
-    for (const auto& g : file.groups()) set->groups_[g.name()] = g;
+    for (const auto& g : file.rules.groups()) set->groups_[g.name()] = g;
   }
-  if (absl::Status s = OrderMeta(metas); !s.ok()) return s;
+  std::vector<CompiledRule> plain, metas;
+  for (CompiledRule& c : all) (c.kind == Kind::kMeta ? metas : plain).push_back(std::move(c));
+  // Imported sets may hold cycles: leave out the meta rule that closes one, and retry.
+  for (int tries = 0; tries < 1000; ++tries) {
+    std::vector<CompiledRule> copy = metas;
+    absl::Status s = OrderMeta(copy);
+    if (s.ok()) {
+      metas = std::move(copy);
+      break;
+    }
+    if (skipped == nullptr) return s;
+    // The message is "FILE: rule NAME: ..." for the rule at the start of the cycle.
+    std::string msg(s.message());
+    size_t at = msg.find(": rule ");
+    std::string name = msg.substr(at + 7, msg.find(':', at + 7) - at - 7);
+    auto it = std::find_if(metas.begin(), metas.end(), [&](const CompiledRule& m) { return m.name == name; });
+    if (it == metas.end()) return s;
+    skipped->push_back({it->file, it->name, "meta", "part of a cycle of meta rules"});
+    metas.erase(it);
+  }
   set->rules_ = std::move(plain);
   for (CompiledRule& m : metas) set->rules_.push_back(std::move(m));
   return set;
@@ -162,22 +203,25 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::LoadDirs(const std::vector<std
                                                            uint32_t match_limit) {
   std::vector<Source> sources;
   for (const std::string& dir : dirs) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
-      return absl::NotFoundError(absl::StrCat("rules directory '", dir, "' does not exist"));
-    }
-    std::vector<std::string> files;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-      if (e.is_regular_file() && e.path().extension() == ".yaml") files.push_back(e.path().string());
-    }
-    std::sort(files.begin(), files.end());
-    for (const std::string& f : files) {
-      absl::StatusOr<std::string> text = config::ReadFile(f);
-      if (!text.ok()) return text.status();
-      sources.push_back({f, std::move(*text)});
-    }
+    absl::StatusOr<std::vector<Source>> more = ReadSources(dir, ".yaml", "rules directory");
+    if (!more.ok()) return more.status();
+    for (Source& m : *more) sources.push_back(std::move(m));
   }
   return FromSources(sources, match_limit);
+}
+
+absl::StatusOr<std::vector<RuleSet::Source>> ReadSources(const std::string& dir,
+                                                         absl::string_view extension,
+                                                         absl::string_view what) {
+  absl::StatusOr<std::vector<std::string>> files = ListFiles(dir, extension, what);
+  if (!files.ok()) return files.status();
+  std::vector<RuleSet::Source> out;
+  for (const std::string& f : *files) {
+    absl::StatusOr<std::string> text = config::ReadFile(f);
+    if (!text.ok()) return text.status();
+    out.push_back({f, std::move(*text)});
+  }
+  return out;
 }
 
 std::vector<RuleSet::Hit> RuleSet::Run(
@@ -194,13 +238,27 @@ std::vector<RuleSet::Hit> RuleSet::Run(
     std::optional<std::string> option;
     switch (r.kind) {
       case Kind::kHeader: {
-        std::vector<const mime::HeaderField*> fields = msg.headers().FindAll(r.header.name());
+        const std::string& hname = r.header.name();
+        std::vector<const mime::HeaderField*> fields;
+        if (hname == "ToCc") {
+          fields = msg.headers().FindAll("To");
+          for (const mime::HeaderField* f : msg.headers().FindAll("Cc")) fields.push_back(f);
+        } else if (hname != "ALL") {
+          fields = msg.headers().FindAll(hname);
+        }
         if (r.header.missing()) {
           if (fields.empty()) option = "missing";
           break;
         }
         std::vector<std::string> values;
         const std::string& part = r.header.part();
+        if (hname == "ALL") {  // the whole header, one "Name: value" line per field
+          std::string all;
+          for (const mime::HeaderField& f : msg.headers().fields()) {
+            absl::StrAppend(&all, f.name, ": ", part == "raw" ? f.raw : f.value, "\n");
+          }
+          values.push_back(std::move(all));
+        }
         for (const mime::HeaderField* f : fields) {
           if (part == "value" || part == "raw") {
             values.push_back(part == "value" ? f->value : f->raw);
@@ -211,6 +269,15 @@ std::vector<RuleSet::Hit> RuleSet::Run(
                              : part == "name"  ? a.display_name
                                                : a.domain);
           }
+        }
+        if (values.empty() && r.header.has_if_unset()) values.push_back(r.header.if_unset());
+        if (r.header.negate()) {
+          // Hit when no value matches; an absent field with no if-unset is the empty string.
+          if (values.empty()) values.push_back("");
+          bool any = false;
+          for (const std::string& v : values) any |= find(r, v).has_value();
+          if (!any) option = "";
+          break;
         }
         if (values.empty()) break;
         size_t matched = 0;

@@ -39,6 +39,25 @@ class RuleSet {
   };
   static absl::StatusOr<std::unique_ptr<RuleSet>> FromSources(const std::vector<Source>& sources,
                                                               uint32_t match_limit);
+
+  struct Skipped {
+    std::string file, rule, kind, reason;
+  };
+  struct File {
+    std::string name;
+    farside::v1::RuleFile rules;
+    bool imported = false;  // a native rule of the same name replaces an imported one
+  };
+  // From rule files already in proto form. With `skipped` null any bad rule is an error;
+  // otherwise (imported rules) bad rules are left out and listed there.
+  static absl::StatusOr<std::unique_ptr<RuleSet>> FromRuleFiles(const std::vector<File>& files,
+                                                                uint32_t match_limit,
+                                                                std::vector<Skipped>* skipped);
+  // Adds SpamAssassin *.cf directories, imported leniently (see sa_import.h).
+  static absl::StatusOr<std::unique_ptr<RuleSet>> Load(const std::vector<std::string>& dirs,
+                                                       const std::vector<std::string>& sa_dirs,
+                                                       uint32_t match_limit,
+                                                       std::vector<Skipped>* skipped);
   // Every *.yaml file of each directory, in name order.
   static absl::StatusOr<std::unique_ptr<RuleSet>> LoadDirs(const std::vector<std::string>& dirs,
                                                            uint32_t match_limit);
@@ -56,12 +75,19 @@ class RuleSet {
   double Total(const std::vector<std::pair<std::string, double>>& group_and_score) const;
 
   size_t size() const { return rules_.size(); }
+  const std::vector<CompiledRule>& rules() const { return rules_; }
 
  private:
   std::vector<CompiledRule> rules_;  // regex rules first, then meta rules in dependency order
   std::map<std::string, farside::v1::RuleGroup> groups_;
   uint32_t match_limit_ = 100000;
 };
+
+// The files of `dir` ending in `extension`, read in name order. `what` names the directory
+// in errors ("rules directory").
+absl::StatusOr<std::vector<RuleSet::Source>> ReadSources(const std::string& dir,
+                                                         absl::string_view extension,
+                                                         absl::string_view what);
 
 }  // namespace farside::rules
 

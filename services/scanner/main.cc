@@ -23,6 +23,8 @@ ABSL_FLAG(std::string, metrics, "",
 ABSL_FLAG(std::string, controller, "", "controller HOST:PORT (default 127.0.0.1:11434)");
 ABSL_FLAG(std::string, name, "", "name reported in results (default: host name)");
 ABSL_FLAG(std::string, rules_dir, "", "rule directories, comma-separated (scanner.rules.dirs)");
+ABSL_FLAG(std::string, spamassassin_rules, "",
+          "SpamAssassin .cf directories to import, comma-separated (scanner.rules.spamassassin_dirs)");
 ABSL_FLAG(std::string, log_level, "", "debug, info, warning or error");
 
 namespace {
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
                                      {"scanner.controller", absl::GetFlag(FLAGS_controller)},
                                      {"scanner.name", absl::GetFlag(FLAGS_name)},
        {"scanner.rules.dirs", absl::GetFlag(FLAGS_rules_dir)},
+       {"scanner.rules.spamassassin_dirs", absl::GetFlag(FLAGS_spamassassin_rules)},
                                      {"logging.level", absl::GetFlag(FLAGS_log_level)},
                                  });
   if (!cfg.ok()) return Fail(cfg.status());

@@ -16,6 +16,7 @@
 #include "lib/mime/message.h"
 #include "lib/rules/actions.h"
 #include "lib/rules/gtube.h"
+#include "lib/rules/sa_import.h"
 #include "services/scanner/verdict.h"
 
 namespace farside::scanner {
@@ -51,9 +52,16 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
     }
     *replies[i].second = *r;
   }
-  absl::StatusOr<std::unique_ptr<rules::RuleSet>> rs = rules::RuleSet::LoadDirs(
-      {config.rules().dirs().begin(), config.rules().dirs().end()}, config.rules().match_limit());
+  std::vector<rules::RuleSet::Skipped> skipped;
+  absl::StatusOr<std::unique_ptr<rules::RuleSet>> rs = rules::RuleSet::Load(
+      {config.rules().dirs().begin(), config.rules().dirs().end()},
+      {config.rules().spamassassin_dirs().begin(), config.rules().spamassassin_dirs().end()},
+      config.rules().match_limit(), &skipped);
   if (!rs.ok()) return rs.status();
+  if (!skipped.empty()) {
+    log::Info("SpamAssassin rules left out (see `farside rules import DIR --verbose`)",
+              {{"skipped", skipped.size()}, {"loaded", (*rs)->size()}});
+  }
   s->rules_ = std::move(*rs);
   return s;
 }

@@ -97,6 +97,29 @@ TEST(ConfigCheck, ABrokenRuleFileStopsTheScannerNamingFileAndRule) {
       << missing.err;
 }
 
+TEST(CliRules, ImportCountsLoadedAndSkippedByTypeAndSaysWhy) {
+  CommandResult r = RunCommand(
+      {Binary("farside"), "rules", "import", SourcePath("tests/data/sa"), "--json", "--verbose"},
+      absl::Seconds(10));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  google::protobuf::Struct json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+  const auto& f = json.fields();
+  EXPECT_EQ(f.at("loaded").number_value(), 5);
+  EXPECT_EQ(f.at("skipped").number_value(), 2);
+  const auto& by = f.at("by_type").struct_value().fields();
+  EXPECT_EQ(by.at("header").struct_value().fields().at("loaded").number_value(), 2);
+  EXPECT_EQ(by.at("header").struct_value().fields().at("skipped").number_value(), 1);
+  EXPECT_EQ(by.at("meta").struct_value().fields().at("loaded").number_value(), 1);
+  EXPECT_TRUE(absl::StrContains(r.out, "eval: check_rbl")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "bad regex")) << r.out;
+
+  CommandResult text = RunCommand({Binary("farside"), "rules", "import", SourcePath("tests/data/sa")},
+                                  absl::Seconds(10));
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(text.out, "7 rules: 5 loaded, 2 skipped")) << text.out;
+}
+
 TEST(CliParse, JsonModelOfAMessageNeedsNoServer) {
   CommandResult r = RunCommand({Binary("farside"), "parse", "--json",
                                 SourcePath("tests/data/gtube.eml")},

@@ -21,6 +21,8 @@
 #include "lib/common/config_loader.h"
 #include "lib/common/names.h"
 #include "lib/rpc/health_client.h"
+#include "lib/common/json.h"
+#include "lib/rules/sa_import.h"
 #include "tools/farside/args.h"
 #include "tools/farside/parse_command.h"
 
@@ -39,6 +41,8 @@ commands:
   history [N]       the N most recent scans (default 20)
   config [FILE]     check a configuration file and print the effective configuration
   parse FILE        show the parsed message model (no server needed); --json for scripts
+  rules import DIR  import SpamAssassin .cf rules: loaded and skipped counts by rule type
+                    (--json; --verbose lists each skipped rule and why)
 
 options:
   --scanner HOST:PORT      scanner to ask (default 127.0.0.1:11433)
@@ -252,6 +256,64 @@ int Parse(const farside::cli::Args& args) {
   return kExitClean;
 }
 
+int RulesImport(const farside::cli::Args& args) {
+  if (args.positional.size() != 3 || args.positional[1] != "import") {
+    return Error("rules: usage: farside rules import DIR [--json] [--verbose]");
+  }
+  absl::StatusOr<std::vector<farside::rules::RuleSet::Source>> cf =
+      farside::rules::ReadCfDir(args.positional[2]);
+  if (!cf.ok()) return Error(std::string(cf.status().message()));
+  farside::rules::SaImport imp = farside::rules::ImportSpamAssassin(*cf, 100000);
+  const bool verbose = args.Has("verbose");
+  if (args.Has("json")) {
+    std::string o = absl::StrCat("{\"loaded\":", imp.loaded(), ",\"skipped\":", imp.skipped_count(),
+                                 ",\"by_type\":{");
+    bool first = true;
+    for (const auto& [type, c] : imp.by_type) {
+      absl::StrAppend(&o, first ? "" : ",", "\"", type, "\":{\"loaded\":", c.loaded,
+                      ",\"skipped\":", c.skipped, "}");
+      first = false;
+    }
+    o += "}";
+    if (verbose) {
+      o += ",\"skipped_rules\":[";
+      first = true;
+      for (const auto& sk : imp.skipped) {
+        o += first ? "{" : ",{";
+        first = false;
+        o += "\"rule\":";
+        farside::AppendJsonString(&o, sk.rule);
+        o += ",\"type\":";
+        farside::AppendJsonString(&o, sk.kind);
+        o += ",\"file\":";
+        farside::AppendJsonString(&o, sk.file);
+        o += ",\"reason\":";
+        farside::AppendJsonString(&o, sk.reason);
+        o += "}";
+      }
+      o += "]";
+    }
+    o += "}\n";
+    std::fwrite(o.data(), 1, o.size(), stdout);
+    return kExitClean;
+  }
+  int total = imp.loaded() + imp.skipped_count();
+  std::printf("%s: %d files, %d rules: %d loaded, %d skipped (%.1f%% loaded)\n",
+              args.positional[2].c_str(), static_cast<int>(cf->size()), total, imp.loaded(),
+              imp.skipped_count(), total ? 100.0 * imp.loaded() / total : 0.0);
+  std::printf("  %-12s %8s %8s\n", "type", "loaded", "skipped");
+  for (const auto& [type, c] : imp.by_type) {
+    std::printf("  %-12s %8d %8d\n", type.c_str(), c.loaded, c.skipped);
+  }
+  if (verbose) {
+    for (const auto& sk : imp.skipped) {
+      std::printf("skipped %s (%s, %s): %s\n", sk.rule.c_str(), sk.kind.c_str(), sk.file.c_str(),
+                  sk.reason.c_str());
+    }
+  }
+  return kExitClean;
+}
+
 int Config(const farside::cli::Args& args) {
   std::string path = args.positional.size() > 1 ? args.positional[1] : "";
   absl::StatusOr<farside::v1::Config> cfg = farside::config::LoadConfig(path);
@@ -273,7 +335,7 @@ int main(int argc, char** argv) {
       argc, argv,
       {"scanner", "controller", "timeout", "ip", "hostname", "helo", "from", "rcpt", "user",
        "queue-id", "profile"},
-      {"json", "help", "outbound"});
+      {"json", "help", "outbound", "verbose"});
   if (!args.ok()) return Error(std::string(args.status().message()));
   if (args->Has("help")) {
     std::printf("%s", kUsage);
@@ -293,5 +355,6 @@ int main(int argc, char** argv) {
   if (cmd == "history") return History(*args, timeout);
   if (cmd == "config") return Config(*args);
   if (cmd == "parse") return Parse(*args);
-  return Error(absl::StrCat("unknown command '", cmd, "' (scan, stats, history, config, parse)"));
+  if (cmd == "rules") return RulesImport(*args);
+  return Error(absl::StrCat("unknown command '", cmd, "' (scan, stats, history, config, parse, rules)"));
 }

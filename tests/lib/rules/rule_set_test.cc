@@ -119,7 +119,7 @@ rules:
 TEST(RuleSet, LoadErrorsNameFileRuleAndReason) {
   const std::pair<const char*, const char*> cases[] = {
       {"rules:\n  - {name: BAD_RE, body: '(unclosed'}\n", "bad.yaml: rule BAD_RE: bad regex at offset 9"},
-      {"rules:\n  - {name: lower, body: x}\n", "rule lower: names are upper case"},
+      {"rules:\n  - {name: bad-name, body: x}\n", "rule bad-name: names are letters, digits"},
       {"rules:\n  - {name: TWO, body: x, uri: y}\n", "rule TWO: give exactly one of"},
       {"rules:\n  - {name: NONE}\n", "rule NONE: give exactly one of"},
       {"rules:\n  - {name: M, meta: 'A &&'}\n", "rule M: meta: at column 5"},

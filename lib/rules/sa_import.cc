@@ -1,0 +1,337 @@
+// The SpamAssassin .cf reader. Facts about the format: '#' starts a comment unless escaped;
+// a rule may be defined again later (the last definition wins); scores give up to four
+// values (the score sets) and set 0 (no network, no Bayes) is what a local scan uses; names
+// starting with "__" are sub-rules with no score of their own.
+#include "lib/rules/sa_import.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "lib/common/config_loader.h"
+
+namespace farside::rules {
+namespace {
+
+const char* const kTypes[] = {"header", "body", "rawbody", "uri", "full", "meta", "mimeheader",
+                              "uri_detail"};
+
+struct Pending {
+  std::string type, file, rule;
+  farside::v1::Rule proto;
+  std::string skip;  // non-empty: why it cannot be imported
+};
+
+// "/re/flags" or "m{re}flags" (any delimiter). Sets pattern and flags; returns false if
+// `s` is not a regex literal. `rest` receives what follows the flags.
+bool ParseRegexLiteral(absl::string_view s, std::string* pattern, std::string* flags,
+                       std::string* rest) {
+  s = absl::StripAsciiWhitespace(s);
+  if (s.empty()) return false;
+  size_t start;
+  char open;
+  if (s[0] == '/') {
+    open = '/';
+    start = 1;
+  } else if (s[0] == 'm' && s.size() > 1 && !absl::ascii_isalnum(static_cast<unsigned char>(s[1])) &&
+             !absl::ascii_isspace(static_cast<unsigned char>(s[1]))) {
+    open = s[1];
+    start = 2;
+  } else {
+    return false;
+  }
+  char close = open == '{' ? '}' : open == '(' ? ')' : open == '[' ? ']' : open == '<' ? '>' : open;
+  // The pattern ends at the last closing delimiter followed only by modifier letters.
+  size_t end = absl::string_view::npos;
+  for (size_t i = s.size(); i-- > start;) {
+    if (s[i] != close) continue;
+    size_t j = i + 1;
+    while (j < s.size() && absl::ascii_isalpha(static_cast<unsigned char>(s[j]))) ++j;
+    if (j == s.size() || absl::ascii_isspace(static_cast<unsigned char>(s[j]))) {
+      end = i;
+      break;
+    }
+  }
+  if (end == absl::string_view::npos) return false;
+  *pattern = std::string(s.substr(start, end - start));
+  size_t j = end + 1;
+  flags->clear();
+  while (j < s.size() && absl::ascii_isalpha(static_cast<unsigned char>(s[j]))) {
+    char f = s[j++];
+    if (f == 'i' || f == 'm' || f == 's' || f == 'x') flags->push_back(f);  // g, o: no meaning here
+  }
+  *rest = std::string(absl::StripAsciiWhitespace(s.substr(j)));
+  // In a .cf file '#' must be escaped; in the regex it is a plain '#'.
+  *pattern = absl::StrReplaceAll(*pattern, {{"\\#", "#"}});
+  return true;
+}
+
+std::string StripComment(absl::string_view line) {
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '#' && (i == 0 || line[i - 1] != '\\')) return std::string(line.substr(0, i));
+  }
+  return std::string(line);
+}
+
+void ParseHeader(const std::string& rest, Pending* p) {
+  farside::v1::HeaderRule* h = p->proto.mutable_header();
+  if (absl::StartsWith(rest, "eval:")) {
+    p->skip = "eval: " + rest.substr(5, rest.find('(') == std::string::npos ? std::string::npos
+                                                                           : rest.find('(') - 5);
+    return;
+  }
+  if (absl::StartsWith(rest, "exists:")) {
+    h->set_name(std::string(absl::StripAsciiWhitespace(rest.substr(7))));
+    return;
+  }
+  size_t op = rest.find("=~");
+  bool negate = false;
+  if (size_t n = rest.find("!~"); n != std::string::npos && (op == std::string::npos || n < op)) {
+    op = n;
+    negate = true;
+  }
+  if (op == std::string::npos) {
+    p->skip = "header rule without =~ or !~";
+    return;
+  }
+  std::string field(absl::StripAsciiWhitespace(rest.substr(0, op)));
+  std::string literal = rest.substr(op + 2);
+  // "[if-unset: VALUE]" after the pattern.
+  if (size_t u = literal.rfind("[if-unset:"); u != std::string::npos) {
+    std::string v = literal.substr(u + 10);
+    if (!v.empty() && v.back() == ']') v.pop_back();
+    h->set_if_unset(std::string(absl::StripAsciiWhitespace(v)));
+    literal = literal.substr(0, u);
+  }
+  std::string pattern, flags, after;
+  if (!ParseRegexLiteral(literal, &pattern, &flags, &after)) {
+    p->skip = "the pattern is not a /regex/";
+    return;
+  }
+  std::string part = "value";
+  if (size_t colon = field.find(':'); colon != std::string::npos) {
+    std::string mod = absl::AsciiStrToLower(field.substr(colon + 1));
+    field.resize(colon);
+    if (mod == "addr") {
+      part = "address";
+    } else if (mod == "name") {
+      part = "name";
+    } else if (mod == "raw") {
+      part = "raw";
+    } else if (mod == "domain" || mod == "host") {
+      part = "domain";
+    } else {
+      p->skip = "header modifier :" + mod;
+      return;
+    }
+  }
+  if (field == "MESSAGEID") field = "Message-ID";
+  static const char* const kPseudo[] = {"EnvelopeFrom", "ALL-TRUSTED", "ALL-UNTRUSTED",
+                                        "ALL-INTERNAL", "ALL-EXTERNAL"};
+  for (const char* ps : kPseudo) {
+    if (field == ps) {
+      p->skip = "pseudo-header " + field;
+      return;
+    }
+  }
+  if (absl::StartsWith(field, "X-Spam-Relays-") || absl::StartsWith(field, "X-Spam-")) {
+    p->skip = "pseudo-header " + field + " (made by SpamAssassin itself)";
+    return;
+  }
+  h->set_name(field);
+  h->set_pattern(pattern);
+  h->set_part(part);
+  h->set_negate(negate);
+  p->proto.set_flags(flags);
+}
+
+}  // namespace
+
+int SaImport::loaded() const {
+  int n = 0;
+  for (const auto& [t, c] : by_type) n += c.loaded;
+  return n;
+}
+int SaImport::skipped_count() const {
+  int n = 0;
+  for (const auto& [t, c] : by_type) n += c.skipped;
+  return n;
+}
+
+SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32_t match_limit) {
+  std::map<std::string, Pending> rules;  // by name: later definitions replace earlier ones
+  std::vector<std::string> order;
+  std::map<std::string, double> scores;
+  std::map<std::string, std::string> descriptions;
+  for (const RuleSet::Source& src : cf_files) {
+    std::vector<bool> active;  // one entry per open if/ifplugin
+    for (absl::string_view raw_line : absl::StrSplit(src.text, '\n')) {
+      std::string line(absl::StripAsciiWhitespace(StripComment(raw_line)));
+      if (line.empty()) continue;
+      // "directive NAME rest", separated by any run of blanks (the rest keeps its spaces).
+      std::vector<std::string> w;
+      {
+        absl::string_view v = line;
+        for (int k = 0; k < 2 && !v.empty(); ++k) {
+          size_t end = v.find_first_of(" \t");
+          w.emplace_back(v.substr(0, end));
+          v = end == absl::string_view::npos ? absl::string_view() : v.substr(end);
+          v = absl::StripLeadingAsciiWhitespace(v);
+        }
+        w.emplace_back(v);
+      }
+      std::string dir = absl::AsciiStrToLower(w[0]);
+      // Conditionals: every plugin is taken as loaded, so "if !plugin(...)" fallbacks are out.
+      if (dir == "ifplugin") {
+        active.push_back(true);
+        continue;
+      }
+      if (dir == "if") {
+        std::string cond = line.substr(2);
+        active.push_back(absl::StrContains(absl::StripAsciiWhitespace(cond), "!") ? false : true);
+        continue;
+      }
+      if (dir == "else") {
+        if (!active.empty()) active.back() = !active.back();
+        continue;
+      }
+      if (dir == "endif") {
+        if (!active.empty()) active.pop_back();
+        continue;
+      }
+      if (std::find(active.begin(), active.end(), false) != active.end()) continue;
+      if (w.size() < 2 || w[1].empty()) continue;
+      const std::string& name = w[1];
+      const std::string rest(absl::StripAsciiWhitespace(w.size() > 2 ? w[2] : ""));
+      if (dir == "score") {
+        double v;
+        std::vector<std::string> vals = absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+        if (!vals.empty() && absl::SimpleAtod(vals[0], &v)) scores[name] = v;
+        continue;
+      }
+      if (dir == "describe") {
+        descriptions[name] = rest;
+        continue;
+      }
+      if (dir == "tflags" || dir == "priority" || dir == "lang") continue;
+      if (std::find(std::begin(kTypes), std::end(kTypes), dir) == std::end(kTypes)) continue;
+      Pending p;
+      p.type = dir;
+      p.file = src.name;
+      p.rule = name;
+      p.proto.set_name(name);
+      p.proto.set_enabled(true);
+      if (dir == "header") {
+        ParseHeader(rest, &p);
+      } else if (dir == "meta") {
+        p.proto.set_meta(rest);
+      } else if (dir == "mimeheader" || dir == "uri_detail") {
+        p.skip = dir + " rules (per-part headers, URI parts) have no native form yet";
+      } else if (absl::StartsWith(rest, "eval:")) {
+        size_t paren = rest.find('(');
+        p.skip = "eval: " + rest.substr(5, paren == std::string::npos ? std::string::npos : paren - 5);
+      } else {
+        std::string pattern, flags, after;
+        if (!ParseRegexLiteral(rest, &pattern, &flags, &after)) {
+          p.skip = "the pattern is not a /regex/";
+        } else {
+          // SpamAssassin matches body text line by line: ^ and $ anchor at each line.
+          if ((dir == "body" || dir == "rawbody") && flags.find('m') == std::string::npos) {
+            flags.push_back('m');
+          }
+          p.proto.set_flags(flags);
+          if (dir == "body") p.proto.set_body(pattern);
+          if (dir == "rawbody") p.proto.set_rawbody(pattern);
+          if (dir == "uri") p.proto.set_uri(pattern);
+          if (dir == "full") p.proto.set_full(pattern);
+        }
+      }
+      if (!rules.count(name)) order.push_back(name);
+      rules[name] = std::move(p);
+    }
+  }
+
+  SaImport out;
+  // Compile each candidate on its own, so one bad pattern costs one rule; patterns with raw
+  // 8-bit bytes that are not UTF-8 get a second try in byte mode.
+  std::vector<RuleSet::File> files(1);
+  files[0].name = "spamassassin";
+  std::map<std::string, std::string> type_of;
+  for (const std::string& name : order) {
+    Pending& p = rules[name];
+    type_of[name] = p.type;
+    if (!p.skip.empty()) {
+      out.by_type[p.type].skipped++;
+      out.skipped.push_back({p.file, p.rule, p.type, p.skip});
+      continue;
+    }
+    p.proto.set_score(name.rfind("__", 0) == 0 ? 0 : (scores.count(name) ? scores[name] : 1.0));
+    if (descriptions.count(name)) p.proto.set_description(descriptions[name]);
+    p.proto.set_group("spamassassin");
+    auto try_one = [&](const farside::v1::Rule& r) {
+      RuleSet::File f{p.file, {}, /*imported=*/true};
+      *f.rules.add_rules() = r;
+      std::vector<RuleSet::Skipped> sk;
+      auto rs = RuleSet::FromRuleFiles({f}, match_limit, &sk);
+      return rs.ok() && sk.empty() ? std::string() : (sk.empty() ? std::string(rs.status().message()) : sk[0].reason);
+    };
+    std::string why = try_one(p.proto);
+    if (!why.empty() && p.type != "meta") {
+      farside::v1::Rule bytes = p.proto;
+      bytes.set_flags(p.proto.flags() + "b");
+      if (try_one(bytes).empty()) {
+        p.proto = bytes;
+        why.clear();
+      }
+    }
+    if (!why.empty()) {
+      out.by_type[p.type].skipped++;
+      out.skipped.push_back({p.file, p.rule, p.type, why});
+      continue;
+    }
+    out.by_type[p.type].loaded++;
+    *out.rules.add_rules() = p.proto;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<RuleSet::Source>> ReadCfDir(const std::string& dir) {
+  return ReadSources(dir, ".cf", "SpamAssassin rules directory");
+}
+
+}  // namespace farside::rules
+
+namespace farside::rules {
+
+absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Load(const std::vector<std::string>& dirs,
+                                                       const std::vector<std::string>& sa_dirs,
+                                                       uint32_t match_limit,
+                                                       std::vector<Skipped>* skipped) {
+  std::vector<File> files;
+  for (const std::string& dir : sa_dirs) {
+    absl::StatusOr<std::vector<Source>> cf = ReadCfDir(dir);
+    if (!cf.ok()) return cf.status();
+    SaImport imp = ImportSpamAssassin(*cf, match_limit);
+    if (skipped != nullptr) skipped->insert(skipped->end(), imp.skipped.begin(), imp.skipped.end());
+    files.push_back({dir, std::move(imp.rules), /*imported=*/true});
+  }
+  // Native rules are strict: a mistake there is the administrator's to fix now.
+  for (const std::string& dir : dirs) {
+    absl::StatusOr<std::vector<Source>> yaml = ReadSources(dir, ".yaml", "rules directory");
+    if (!yaml.ok()) return yaml.status();
+    for (const Source& src : *yaml) {
+      File f{src.name, {}, /*imported=*/false};
+      if (absl::Status s = config::MergeYaml(src.text, src.name, &f.rules); !s.ok()) return s;
+      files.push_back(std::move(f));
+    }
+  }
+  return FromRuleFiles(files, match_limit, skipped);
+}
+
+}  // namespace farside::rules

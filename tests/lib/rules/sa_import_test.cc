@@ -1,0 +1,135 @@
+// The SpamAssassin importer on hand-written .cf text; each test names the .cf rule it checks.
+#include "lib/rules/sa_import.h"
+
+#include <deque>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace farside::rules {
+namespace {
+
+SaImport Import(const std::string& cf) { return ImportSpamAssassin({{"t.cf", cf}}, 100000); }
+
+const farside::v1::Rule* Find(const SaImport& imp, const std::string& name) {
+  for (const auto& r : imp.rules.rules()) {
+    if (r.name() == name) return &r;
+  }
+  return nullptr;
+}
+
+TEST(SaImport, RuleKindsScoresDescriptionsAndLaterDefinitionsWin) {
+  SaImport imp = Import(R"(
+# a comment
+body     LOTTERY_WIN   /you have won \$\d+/i
+describe LOTTERY_WIN   Claims you won money
+score    LOTTERY_WIN   2.5 2.6 2.7 2.8
+rawbody  RAW_FONT      m{<font\s+size=\"?7}i
+uri      URI_HEX       m,^https?://[^/]*%[0-9a-f]{2},i
+full     FULL_X        /^X-Bogus:/m
+header   SUBJ_FREE     Subject =~ /\bfree\b/i
+header   FROM_ADDR_NUM From:addr =~ /^\d+\@/
+header   HAS_XM        exists:X-Mailer
+header   NO_UA         User-Agent !~ /./ [if-unset: none]
+meta     COMBO         LOTTERY_WIN && (SUBJ_FREE || !HAS_XM)
+header   SUBJ_FREE     Subject =~ /\bgratis\b/i
+)");
+  EXPECT_EQ(imp.skipped_count(), 0) << imp.skipped[0].rule << ": " << imp.skipped[0].reason;
+  const auto* lw = Find(imp, "LOTTERY_WIN");
+  ASSERT_NE(lw, nullptr);
+  EXPECT_EQ(lw->body(), "you have won \\$\\d+");
+  EXPECT_EQ(lw->flags(), "im") << "body rules anchor per line, as SpamAssassin matches them";
+  EXPECT_DOUBLE_EQ(lw->score(), 2.5) << "score set 0: no network, no Bayes";
+  EXPECT_EQ(lw->description(), "Claims you won money");
+  EXPECT_EQ(Find(imp, "RAW_FONT")->rawbody(), "<font\\s+size=\\\"?7");
+  EXPECT_EQ(Find(imp, "URI_HEX")->uri(), "^https?://[^/]*%[0-9a-f]{2}");
+  EXPECT_EQ(Find(imp, "FROM_ADDR_NUM")->header().part(), "address");
+  EXPECT_EQ(Find(imp, "HAS_XM")->header().name(), "X-Mailer");
+  EXPECT_TRUE(Find(imp, "NO_UA")->header().negate());
+  EXPECT_EQ(Find(imp, "NO_UA")->header().if_unset(), "none");
+  EXPECT_EQ(Find(imp, "SUBJ_FREE")->header().pattern(), "\\bgratis\\b") << "the last definition wins";
+  EXPECT_EQ(imp.by_type.at("header").loaded, 4);
+  EXPECT_EQ(imp.by_type.at("meta").loaded, 1);
+}
+
+TEST(SaImport, ConditionalsTakeEveryPluginAsLoaded) {
+  SaImport imp = Import(R"(
+ifplugin Mail::SpamAssassin::Plugin::Foo
+body IN_PLUGIN /a/
+endif
+if !plugin(Mail::SpamAssassin::Plugin::Foo)
+body FALLBACK /b/
+else
+body OTHERWISE /c/
+endif
+if (version >= 3.004000)
+  body VERSIONED /d/
+endif
+)");
+  EXPECT_NE(Find(imp, "IN_PLUGIN"), nullptr);
+  EXPECT_EQ(Find(imp, "FALLBACK"), nullptr);
+  EXPECT_NE(Find(imp, "OTHERWISE"), nullptr);
+  EXPECT_NE(Find(imp, "VERSIONED"), nullptr);
+}
+
+TEST(SaImport, WhatCannotBeImportedIsSkippedWithAReason) {
+  SaImport imp = Import(R"(
+header   RBL_X      eval:check_rbl('x', 'zen.example.')
+body     HTML_X     eval:html_range('ratio', 0, 0.1)
+header   RELAYS     X-Spam-Relays-External =~ /rdns=\S/
+body     BROKEN     /(unclosed/
+mimeheader MIME_X   Content-Type =~ /foo/
+)");
+  EXPECT_EQ(imp.loaded(), 0);
+  ASSERT_EQ(imp.skipped.size(), 5u);
+  std::map<std::string, std::string> why;
+  for (const auto& s : imp.skipped) why[s.rule] = s.reason;
+  EXPECT_EQ(why["RBL_X"], "eval: check_rbl");
+  EXPECT_EQ(why["HTML_X"], "eval: html_range");
+  EXPECT_THAT(why["RELAYS"], ::testing::HasSubstr("pseudo-header X-Spam-Relays-External"));
+  EXPECT_THAT(why["BROKEN"], ::testing::HasSubstr("bad regex"));
+  EXPECT_THAT(why["MIME_X"], ::testing::HasSubstr("mimeheader"));
+}
+
+TEST(SaImport, ImportedRulesRunThroughTheRuleSet) {
+  SaImport imp = Import(R"(
+body   __SUB_A  /cheap/i
+header __SUB_B  Subject =~ /offer/i
+meta   BOTH     __SUB_A && __SUB_B
+score  BOTH     3.0
+)");
+  auto set = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(set.ok()) << set.status();
+  static std::deque<std::string> keep;
+  keep.push_back("Subject: A special offer\n\nCheap watches here\n");
+  mime::Message msg = mime::Message::Parse(keep.back(), mime::Message::DefaultLimits());
+  std::vector<std::string> names;
+  for (const auto& h : (*set)->Run(msg, [](const std::string&) { return 0.0; })) {
+    names.push_back(h.rule->name);
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("__SUB_A", "__SUB_B", "BOTH"));
+  EXPECT_DOUBLE_EQ(Find(imp, "__SUB_A")->score(), 0) << "sub-rules score nothing";
+}
+
+TEST(SaImport, ANativeRuleReplacesAnImportedOneOfTheSameName) {
+  SaImport imp = Import("header MISSING_DATE exists:Date\nscore MISSING_DATE 9\n");
+  RuleSet::File native{"local.yaml", {}, false};
+  auto* r = native.rules.add_rules();
+  r->set_name("MISSING_DATE");
+  r->set_enabled(true);
+  r->set_score(1);
+  r->mutable_header()->set_name("Date");
+  r->mutable_header()->set_missing(true);
+  std::vector<RuleSet::Skipped> skipped;
+  auto set = RuleSet::FromRuleFiles({{"sa", imp.rules, true}, native}, 100000, &skipped);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ((*set)->size(), 1u);
+  EXPECT_DOUBLE_EQ((*set)->rules()[0].score, 1);
+  EXPECT_EQ((*set)->rules()[0].file, "local.yaml");
+  // Two native files defining one name is still a mistake.
+  auto twice = RuleSet::FromRuleFiles({native, native}, 100000, &skipped);
+  EXPECT_FALSE(twice.ok());
+}
+
+}  // namespace
+}  // namespace farside::rules
