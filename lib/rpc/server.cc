@@ -15,6 +15,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Options& options) {
   int port = 0;
   std::string addr = options.listen.ToString();
   builder.AddListeningPort(addr, grpc::InsecureServerCredentials(), &port);
+  // gRPC binds with SO_REUSEPORT by default: a second server on the same port would then
+  // share it silently. A port in use must be an error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   if (options.threads > 0) {

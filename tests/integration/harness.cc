@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -71,6 +73,11 @@ bool WaitChild(pid_t pid, absl::Duration timeout, int* status) {
 }  // namespace
 
 int FreePort() {
+  // Nothing listens on a port between this call and the server's start, so the kernel may
+  // offer it again: never hand out the same port twice in one test process.
+  static std::mutex mu;
+  static std::set<int> given;
+  std::lock_guard<std::mutex> lock(mu);
   for (int attempt = 0; attempt < 100; ++attempt) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
@@ -85,7 +92,9 @@ int FreePort() {
     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     close(fd);
     int port = ntohs(addr.sin_port);
-    if (!TcpConnects(port)) return port;
+    if (given.count(port) || TcpConnects(port)) continue;
+    given.insert(port);
+    return port;
   }
   ADD_FAILURE() << "no free loopback port";
   return 0;

@@ -68,6 +68,17 @@ TEST(RpcServer, HealthFollowsSetServing) {
   EXPECT_FALSE(CheckHealth(ch, absl::Seconds(2), "no.such.Service").ok());
 }
 
+TEST(RpcServer, APortInUseIsAnErrorNotASharedPort) {
+  SlowScanner svc(absl::ZeroDuration());
+  auto first = StartOn0(&svc);
+  ASSERT_NE(first, nullptr);
+  SlowScanner svc2(absl::ZeroDuration());
+  auto second = Server::Start({.listen = {"127.0.0.1", static_cast<uint16_t>(first->port())},
+                               .services = {&svc2},
+                               .health_names = {}});
+  EXPECT_FALSE(second.ok()) << "SO_REUSEPORT would let two servers share the port";
+}
+
 TEST(RpcServer, DrainLetsACallInFlightFinish) {
   SlowScanner svc(absl::Milliseconds(600));
   auto server = StartOn0(&svc);
