@@ -228,6 +228,13 @@ std::vector<RuleSet::Hit> RuleSet::Run(
     const mime::Message& msg, const std::function<double(const std::string&)>& known) const {
   std::vector<Hit> hits;
   std::set<std::string> hit_names;
+  // Many rules read the same address field (From:addr, From:name, ...): parse each once.
+  std::map<const mime::HeaderField*, std::vector<mime::Address>> addresses;
+  auto addresses_of = [&](const mime::HeaderField* f) -> const std::vector<mime::Address>& {
+    auto it = addresses.find(f);
+    if (it == addresses.end()) it = addresses.emplace(f, mime::ParseAddressList(f->raw)).first;
+    return it->second;
+  };
   auto find = [&](const CompiledRule& r, absl::string_view text) -> std::optional<std::string> {
     if (!r.regex.has_value()) return std::string();
     std::optional<absl::string_view> m = r.regex->Find(text, match_limit_);
@@ -264,7 +271,7 @@ std::vector<RuleSet::Hit> RuleSet::Run(
             values.push_back(part == "value" ? f->value : f->raw);
             continue;
           }
-          for (const mime::Address& a : mime::ParseAddressList(f->raw)) {
+          for (const mime::Address& a : addresses_of(f)) {
             values.push_back(part == "address" ? a.addr_spec()
                              : part == "name"  ? a.display_name
                                                : a.domain);
