@@ -35,163 +35,157 @@ const char* SourceName(mime::Url::Source s) {
 
 size_t PartSize(const mime::Part& p) { return p.is_leaf() ? p.decoded.size() : p.body.size(); }
 
-}  // namespace
 
-void Addresses(std::string& o, const std::vector<mime::Address>& list) {
-  o += "[";
-  bool first = true;
-  for (const auto& a : list) {
-    if (!first) o += ",";
-    first = false;
-    o += "{\"name\":";
-    Str(o, a.display_name);
-    o += ",\"address\":";
-    Str(o, a.addr_spec());
-    o += ",\"domain\":";
-    Str(o, a.domain);
-    if (!a.group.empty()) {
-      o += ",\"group\":";
-      Str(o, a.group);
-    }
-    o += "}";
-  }
-  o += "]";
+// `"key":`, preceded by a comma unless it opens an object.
+void Key(std::string& o, absl::string_view key) {
+  if (o.back() != '{') o.push_back(',');
+  absl::StrAppend(&o, "\"", key, "\":");
+}
+// A comma between list items.
+void Sep(std::string& o) {
+  if (o.back() != '[') o.push_back(',');
+}
+void StrField(std::string& o, absl::string_view key, absl::string_view v) {
+  Key(o, key);
+  Str(o, v);
+}
+void OptField(std::string& o, absl::string_view key, const std::optional<std::string>& v) {
+  Key(o, key);
+  OptStr(o, v);
+}
+// An empty string is written as null.
+std::optional<std::string> NonEmpty(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
 }
 
 std::string IsoTime(int64_t unix_seconds) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
                           absl::UTCTimeZone());
 }
+std::optional<std::string> IsoTime(const std::optional<mime::DateTime>& d) {
+  return d.has_value() ? std::optional<std::string>(IsoTime(d->unix_seconds)) : std::nullopt;
+}
 
-std::string MessageToJson(const mime::Message& msg) {
-  std::string o = "{\"subject\":";
-  Str(o, msg.Subject());
-  o += ",\"message_id\":";
-  Str(o, msg.MessageId());
-  o += ",\"date\":";
-  std::optional<mime::DateTime> date = msg.Date();
-  OptStr(o, date.has_value() ? std::optional<std::string>(IsoTime(date->unix_seconds)) : std::nullopt);
-  for (const char* field : {"from", "reply-to", "to", "cc"}) {
-    absl::StrAppend(&o, ",\"", absl::StrReplaceAll(field, {{"-", "_"}}), "\":");
-    Addresses(o, msg.Addresses(field));
-  }
-  o += ",\"received\":[";
-  bool first_hop = true;
-  for (const mime::ReceivedHop& h : msg.Received()) {
-    if (!first_hop) o += ",";
-    first_hop = false;
-    o += "{\"from\":";
-    Str(o, h.from);
-    o += ",\"from_rdns\":";
-    Str(o, h.from_rdns);
-    o += ",\"ip\":";
-    Str(o, h.ip);
-    o += ",\"by\":";
-    Str(o, h.by);
-    o += ",\"with\":";
-    Str(o, h.with);
-    o += ",\"date\":";
-    OptStr(o, h.date.has_value() ? std::optional<std::string>(IsoTime(h.date->unix_seconds))
-                                 : std::nullopt);
+void Addresses(std::string& o, const std::vector<mime::Address>& list) {
+  o += "[";
+  for (const auto& a : list) {
+    Sep(o);
+    o += "{";
+    StrField(o, "name", a.display_name);
+    StrField(o, "address", a.addr_spec());
+    StrField(o, "domain", a.domain);
+    if (!a.group.empty()) StrField(o, "group", a.group);
     o += "}";
   }
   o += "]";
-  o += ",\"headers\":[";
-  bool first = true;
+}
+
+}  // namespace
+
+std::string MessageToJson(const mime::Message& msg) {
+  std::string o = "{";
+  StrField(o, "subject", msg.Subject());
+  StrField(o, "message_id", msg.MessageId());
+  OptField(o, "date", IsoTime(msg.Date()));
+  for (const char* field : {"from", "reply-to", "to", "cc"}) {
+    Key(o, absl::StrReplaceAll(field, {{"-", "_"}}));
+    Addresses(o, msg.Addresses(field));
+  }
+  Key(o, "received");
+  o += "[";
+  for (const mime::ReceivedHop& h : msg.Received()) {
+    Sep(o);
+    o += "{";
+    StrField(o, "from", h.from);
+    StrField(o, "from_rdns", h.from_rdns);
+    StrField(o, "ip", h.ip);
+    StrField(o, "by", h.by);
+    StrField(o, "with", h.with);
+    OptField(o, "date", IsoTime(h.date));
+    o += "}";
+  }
+  o += "]";
+  Key(o, "headers");
+  o += "[";
   for (const auto& h : msg.headers().fields()) {
-    if (!first) o += ",";
-    first = false;
-    o += "{\"name\":";
-    Str(o, h.name);
-    o += ",\"value\":";
-    Str(o, h.value);
+    Sep(o);
+    o += "{";
+    StrField(o, "name", h.name);
+    StrField(o, "value", h.value);
     o += "}";
   }
-  o += "],\"parts\":[";
-  first = true;
+  o += "]";
+  Key(o, "parts");
+  o += "[";
   for (const auto& p : msg.parts()) {
-    if (!first) o += ",";
-    first = false;
-    o += "{\"content_type\":";
-    Str(o, p.content_type);
-    o += ",\"charset\":";
-    OptStr(o, p.charset.empty() ? std::nullopt : std::optional<std::string>(p.charset));
-    o += ",\"filename\":";
-    OptStr(o, p.filename);
-    absl::StrAppend(&o, ",\"size\":", PartSize(p), ",\"depth\":", p.depth, ",\"disposition\":");
-    OptStr(o, p.disposition.empty() ? std::nullopt : std::optional<std::string>(p.disposition));
-    o += ",\"transfer_encoding\":";
-    OptStr(o, p.transfer_encoding.empty() ? std::nullopt
-                                          : std::optional<std::string>(p.transfer_encoding));
+    Sep(o);
+    o += "{";
+    StrField(o, "content_type", p.content_type);
+    OptField(o, "charset", NonEmpty(p.charset));
+    OptField(o, "filename", p.filename);
+    absl::StrAppend(&o, ",\"size\":", PartSize(p), ",\"depth\":", p.depth);
+    OptField(o, "disposition", NonEmpty(p.disposition));
+    OptField(o, "transfer_encoding", NonEmpty(p.transfer_encoding));
     o += "}";
   }
-  o += "],\"urls\":[";
-  first = true;
+  o += "]";
   const mime::Extracted& links = msg.Links();
+  Key(o, "urls");
+  o += "[";
   for (const mime::Url& u : links.urls) {
-    if (!first) o += ",";
-    first = false;
-    o += "{\"url\":";
-    Str(o, u.url);
-    o += ",\"host\":";
-    Str(o, u.host);
-    o += ",\"domain\":";
-    Str(o, u.domain);
-    o += ",\"source\":";
-    Str(o, SourceName(u.source));
-    if (!u.anchor_text.empty()) {
-      o += ",\"anchor_text\":";
-      Str(o, u.anchor_text);
-    }
-    o += ",\"flags\":[";
-    bool ff = true;
+    Sep(o);
+    o += "{";
+    StrField(o, "url", u.url);
+    StrField(o, "host", u.host);
+    StrField(o, "domain", u.domain);
+    StrField(o, "source", SourceName(u.source));
+    if (!u.anchor_text.empty()) StrField(o, "anchor_text", u.anchor_text);
+    Key(o, "flags");
+    o += "[";
     for (const auto& [set, name] : {std::pair{u.ip_host, "ip"}, std::pair{u.idn, "idn"},
                                     std::pair{u.mixed_scripts, "mixed_scripts"},
                                     std::pair{u.userinfo, "userinfo"},
                                     std::pair{u.obfuscated, "obfuscated"},
                                     std::pair{u.schemeless, "schemeless"}}) {
       if (!set) continue;
-      if (!ff) o += ",";
-      ff = false;
+      Sep(o);
       Str(o, name);
     }
     o += "]}";
   }
-  o += "],\"emails\":[";
-  first = true;
+  o += "]";
+  Key(o, "emails");
+  o += "[";
   for (const mime::EmailAddress& e : links.emails) {
-    if (!first) o += ",";
-    first = false;
+    Sep(o);
     Str(o, e.address);
   }
-  o += "],\"attachments\":[";
-  first = true;
+  o += "]";
+  Key(o, "attachments");
+  o += "[";
   for (const auto& p : msg.parts()) {
     if (!p.is_leaf() || !p.is_attachment()) continue;
-    if (!first) o += ",";
-    first = false;
-    o += "{\"filename\":";
-    OptStr(o, p.filename);
-    o += ",\"content_type\":";
-    Str(o, p.content_type);
-    o += ",\"detected_type\":";
-    OptStr(o, p.detected_type.empty() ? std::nullopt : std::optional<std::string>(p.detected_type));
-    absl::StrAppend(&o, ",\"size\":", p.decoded.size(), ",\"archive\":[");
-    bool fe = true;
+    Sep(o);
+    o += "{";
+    OptField(o, "filename", p.filename);
+    StrField(o, "content_type", p.content_type);
+    OptField(o, "detected_type", NonEmpty(p.detected_type));
+    absl::StrAppend(&o, ",\"size\":", p.decoded.size());
+    Key(o, "archive");
+    o += "[";
     for (const auto& e : p.archive.entries) {
-      if (!fe) o += ",";
-      fe = false;
-      o += "{\"name\":";
-      Str(o, e.name);
+      Sep(o);
+      o += "{";
+      StrField(o, "name", e.name);
       absl::StrAppend(&o, ",\"encrypted\":", e.encrypted ? "true" : "false", "}");
     }
     o += "]}";
   }
-  o += "],\"anomalies\":[";
-  first = true;
+  o += "]";
+  Key(o, "anomalies");
+  o += "[";
   for (const auto& a : msg.anomalies()) {
-    if (!first) o += ",";
-    first = false;
+    Sep(o);
     Str(o, a);
   }
   absl::StrAppend(&o, "],\"size\":", msg.size(), "}");
