@@ -2,6 +2,7 @@
 // exhaust the stack, and a small tree evaluator.
 #include "lib/rules/expression.h"
 
+#include <map>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -16,6 +17,7 @@ struct Expression::Node {
   Op op;
   double num = 0;
   std::string sym;
+  size_t slot = 0;  // the symbol's index in symbols()
   std::shared_ptr<const Node> a, b;
 };
 
@@ -148,7 +150,9 @@ class Parser {
       auto n = std::make_shared<Node>();
       n->op = Op::kSym;
       n->sym = std::string(s_.substr(start, i_ - start));
-      if (seen_.insert(n->sym).second) symbols.push_back(n->sym);
+      auto [it, fresh] = seen_.emplace(n->sym, symbols.size());
+      if (fresh) symbols.push_back(n->sym);
+      n->slot = it->second;
       return std::shared_ptr<const Node>(n);
     }
     return Err(absl::StrCat("expected a symbol, a number or '(', got '", std::string(1, c), "'"));
@@ -158,13 +162,15 @@ class Parser {
   const Expression::Limits& limits_;
   size_t i_ = 0;
   size_t depth_ = 0;
-  std::set<std::string> seen_;
+  std::map<std::string, size_t> seen_;
 };
 
-double Eval(const Node& n, const Expression::Lookup& v) {
+// `V` gives a symbol node its value: by name (a lookup) or by slot (an array).
+template <typename V>
+double Eval(const Node& n, const V& v) {
   switch (n.op) {
     case Op::kNum: return n.num;
-    case Op::kSym: return v(n.sym);
+    case Op::kSym: return v(n);
     case Op::kNot: return Eval(*n.a, v) == 0 ? 1 : 0;
     case Op::kNeg: return -Eval(*n.a, v);
     case Op::kAnd: return Eval(*n.a, v) != 0 && Eval(*n.b, v) != 0 ? 1 : 0;
@@ -203,6 +209,12 @@ absl::StatusOr<Expression> Expression::Parse(absl::string_view text, const Limit
   return e;
 }
 
-double Expression::Evaluate(const Lookup& value) const { return Eval(*root_, value); }
+double Expression::Evaluate(const Lookup& value) const {
+  return Eval(*root_, [&](const Node& n) { return value(n.sym); });
+}
+
+double Expression::Evaluate(const double* values) const {
+  return Eval(*root_, [&](const Node& n) { return values[n.slot]; });
+}
 
 }  // namespace farside::rules

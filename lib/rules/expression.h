@@ -29,6 +29,8 @@ class Expression {
 
   using Lookup = std::function<double(const std::string& symbol)>;
   double Evaluate(const Lookup& value) const;
+  // The same with values[k] the value of symbols()[k]: no name lookups, for the hot path.
+  double Evaluate(const double* values) const;
   // True when Evaluate gives a value other than 0.
   bool Matches(const Lookup& value) const { return Evaluate(value) != 0; }
 

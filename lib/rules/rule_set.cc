@@ -75,6 +75,8 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
     absl::StatusOr<Regex> re = Regex::Compile(pattern, r.flags());
     if (!re.ok()) return RuleError(file, r.name(), re.status().message());
     c.regex = std::move(*re);
+    c.pattern = pattern;
+    c.flags = r.flags();
   }
   if (c.kind == Kind::kHeader) {
     c.header = r.header();
@@ -146,8 +148,10 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromSources(const std::vector<
 
 absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vector<File>& files,
                                                                 uint32_t match_limit,
-                                                                std::vector<Skipped>* skipped) {
+                                                                std::vector<Skipped>* skipped,
+                                                                const PrefilterOptions& prefilter) {
   auto set = std::make_unique<RuleSet>();
+  set->prefilter_ = prefilter;
   set->match_limit_ = match_limit;
   std::vector<CompiledRule> all;
   std::map<std::string, std::pair<size_t, bool>> defined;  // name -> (index in all, imported)
@@ -196,6 +200,8 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
   }
   set->rules_ = std::move(plain);
   for (CompiledRule& m : metas) set->rules_.push_back(std::move(m));
+  set->BindMetaSymbols();
+  set->BuildPrefilters();
   return set;
 }
 
@@ -224,16 +230,172 @@ absl::StatusOr<std::vector<RuleSet::Source>> ReadSources(const std::string& dir,
   return out;
 }
 
+void RuleSet::BuildPrefilters() {
+  if (!prefilter_.enabled) return;
+  // Below this many patterns one pass costs about what running them does.
+  constexpr size_t kMinPatterns = 4;
+  std::map<std::string, Filter> by_key;
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const CompiledRule& r = rules_[i];
+    if (!r.regex.has_value() || r.kind == Kind::kMeta) continue;
+    std::string key;
+    switch (r.kind) {
+      case Kind::kHeader:
+        // A rule's if-unset value is a text of its own; such rules are simply run.
+        if (r.header.missing() || r.header.has_if_unset()) continue;
+        key = absl::StrCat("header:", absl::AsciiStrToLower(r.header.name()), ":", r.header.part());
+        break;
+      case Kind::kBody: key = "body"; break;
+      case Kind::kRawBody: key = "rawbody"; break;
+      case Kind::kUri: key = "uri"; break;
+      case Kind::kFilename: key = "filename"; break;
+      case Kind::kFull: key = "full"; break;
+      case Kind::kMeta: continue;
+    }
+    Filter& f = by_key[key];
+    f.kind = r.kind;
+    if (r.kind == Kind::kHeader) {
+      f.header = r.header.name();
+      f.part = r.header.part();
+    }
+    f.rules.push_back(i);
+  }
+  for (auto& [key, f] : by_key) {
+    if (f.rules.size() < kMinPatterns) continue;
+    std::vector<Prefilter::Pattern> patterns;
+    for (size_t i : f.rules) patterns.push_back({rules_[i].pattern, rules_[i].flags});
+    f.prefilter = Prefilter::Build(patterns, prefilter_.cache_dir);
+    if (f.prefilter == nullptr) continue;
+    for (size_t k = 0; k < f.rules.size(); ++k) {
+      if (f.prefilter->covers(k)) rules_[f.rules[k]].filter = static_cast<int>(filters_.size());
+    }
+    filters_.push_back(std::move(f));
+  }
+}
+
+void RuleSet::BindMetaSymbols() {
+  std::map<std::string, int> index, external;
+  for (size_t i = 0; i < rules_.size(); ++i) index[rules_[i].name] = static_cast<int>(i);
+  for (CompiledRule& r : rules_) {
+    if (!r.meta.has_value()) continue;
+    r.meta_slots.clear();
+    for (const std::string& s : r.meta->symbols()) {
+      auto it = index.find(s);
+      if (it != index.end()) {
+        r.meta_slots.push_back(it->second);
+        continue;
+      }
+      auto [e, fresh] = external.emplace(s, static_cast<int>(external_.size()));
+      if (fresh) external_.push_back(s);
+      r.meta_slots.push_back(-1 - e->second);
+    }
+  }
+}
+
+size_t RuleSet::prefiltered() const {
+  size_t n = 0;
+  for (const CompiledRule& r : rules_) n += r.filter >= 0;
+  return n;
+}
+
 std::vector<RuleSet::Hit> RuleSet::Run(
     const mime::Message& msg, const std::function<double(const std::string&)>& known) const {
   std::vector<Hit> hits;
-  std::set<std::string> hit_names;
+  // What each rule found (1 or 0), and what other checks found, asked once per symbol.
+  std::vector<double> value(rules_.size(), 0);
+  std::vector<double> external(external_.size(), -1);
+  std::vector<double> slots;
   // Many rules read the same address field (From:addr, From:name, ...): parse each once.
   std::map<const mime::HeaderField*, std::vector<mime::Address>> addresses;
   auto addresses_of = [&](const mime::HeaderField* f) -> const std::vector<mime::Address>& {
     auto it = addresses.find(f);
     if (it == addresses.end()) it = addresses.emplace(f, mime::ParseAddressList(f->raw)).first;
     return it->second;
+  };
+  // The values a header rule reads, built once per (field, part).
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> header_values;
+  auto values_of = [&](const std::string& hname,
+                       const std::string& part) -> const std::vector<std::string>& {
+    auto key = std::make_pair(absl::AsciiStrToLower(hname), part);
+    auto it = header_values.find(key);
+    if (it != header_values.end()) return it->second;
+    std::vector<std::string>& values = header_values[key];
+    std::vector<const mime::HeaderField*> fields;
+    if (hname == "ToCc") {
+      fields = msg.headers().FindAll("To");
+      for (const mime::HeaderField* f : msg.headers().FindAll("Cc")) fields.push_back(f);
+    } else if (hname == "ALL") {  // the whole header, one "Name: value" line per field
+      std::string all;
+      for (const mime::HeaderField& f : msg.headers().fields()) {
+        absl::StrAppend(&all, f.name, ": ", part == "raw" ? f.raw : f.value, "\n");
+      }
+      values.push_back(std::move(all));
+    } else {
+      fields = msg.headers().FindAll(hname);
+    }
+    for (const mime::HeaderField* f : fields) {
+      if (part == "value" || part == "raw") {
+        values.push_back(part == "value" ? f->value : f->raw);
+        continue;
+      }
+      for (const mime::Address& a : addresses_of(f)) {
+        values.push_back(part == "address" ? a.addr_spec()
+                         : part == "name"  ? a.display_name
+                                           : a.domain);
+      }
+    }
+    return values;
+  };
+  // The texts body and rawbody rules read: each text part that is not an attachment.
+  auto body_texts = [&](bool raw) {
+    std::vector<absl::string_view> texts;
+    for (const mime::Part& p : msg.parts()) {
+      if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
+      texts.push_back(raw ? absl::string_view(p.decoded)
+                      : p.is_html() ? absl::string_view(p.Html().text)
+                                    : absl::string_view(p.text));
+    }
+    return texts;
+  };
+  auto filename_texts = [&]() {
+    std::vector<absl::string_view> texts;
+    for (const mime::Part& p : msg.parts()) {
+      if (p.filename.has_value() && !p.filename->empty()) texts.push_back(*p.filename);
+      for (const mime::ArchiveEntry& e : p.archive.entries) texts.push_back(e.name);
+    }
+    return texts;
+  };
+  // Each prefilter runs once, over every text of its kind, when a rule first needs it.
+  std::vector<std::vector<char>> maybe(filters_.size());
+  auto may_match = [&](const CompiledRule& r) -> bool {
+    if (r.filter < 0) return true;
+    const Filter& f = filters_[r.filter];
+    std::vector<char>& m = maybe[r.filter];
+    if (m.empty()) {
+      m.assign(f.rules.size() + 1, 0);  // +1: never empty once scanned
+      std::vector<absl::string_view> texts;
+      switch (f.kind) {
+        case Kind::kHeader: {
+          const std::vector<std::string>& v = values_of(f.header, f.part);
+          texts.assign(v.begin(), v.end());
+          if (texts.empty()) texts.push_back("");  // negated rules read an absent field as ""
+          break;
+        }
+        case Kind::kBody: texts = body_texts(false); break;
+        case Kind::kRawBody: texts = body_texts(true); break;
+        case Kind::kUri:
+          for (const mime::Url& u : msg.Links().urls) texts.push_back(u.url);
+          break;
+        case Kind::kFilename: texts = filename_texts(); break;
+        case Kind::kFull: texts.push_back(msg.raw()); break;
+        case Kind::kMeta: break;
+      }
+      for (absl::string_view t : texts) f.prefilter->Scan(t, &m);
+    }
+    // The rule's pattern index in its filter.
+    size_t k = std::lower_bound(f.rules.begin(), f.rules.end(),
+                                static_cast<size_t>(&r - rules_.data())) - f.rules.begin();
+    return m[k] != 0;
   };
   auto find = [&](const CompiledRule& r, absl::string_view text) -> std::optional<std::string> {
     if (!r.regex.has_value()) return std::string();
@@ -243,50 +405,34 @@ std::vector<RuleSet::Hit> RuleSet::Run(
   };
   for (const CompiledRule& r : rules_) {
     std::optional<std::string> option;
+    // No text of its kind can match: the regex is not run (a negated rule then hits).
+    const bool possible = may_match(r);
     switch (r.kind) {
       case Kind::kHeader: {
         const std::string& hname = r.header.name();
-        std::vector<const mime::HeaderField*> fields;
-        if (hname == "ToCc") {
-          fields = msg.headers().FindAll("To");
-          for (const mime::HeaderField* f : msg.headers().FindAll("Cc")) fields.push_back(f);
-        } else if (hname != "ALL") {
-          fields = msg.headers().FindAll(hname);
-        }
         if (r.header.missing()) {
-          if (fields.empty()) option = "missing";
+          bool absent = hname == "ToCc" ? msg.headers().FindAll("To").empty() &&
+                                              msg.headers().FindAll("Cc").empty()
+                                        : msg.headers().FindAll(hname).empty();
+          if (absent) option = "missing";
           break;
         }
-        std::vector<std::string> values;
-        const std::string& part = r.header.part();
-        if (hname == "ALL") {  // the whole header, one "Name: value" line per field
-          std::string all;
-          for (const mime::HeaderField& f : msg.headers().fields()) {
-            absl::StrAppend(&all, f.name, ": ", part == "raw" ? f.raw : f.value, "\n");
-          }
-          values.push_back(std::move(all));
-        }
-        for (const mime::HeaderField* f : fields) {
-          if (part == "value" || part == "raw") {
-            values.push_back(part == "value" ? f->value : f->raw);
-            continue;
-          }
-          for (const mime::Address& a : addresses_of(f)) {
-            values.push_back(part == "address" ? a.addr_spec()
-                             : part == "name"  ? a.display_name
-                                               : a.domain);
-          }
-        }
-        if (values.empty() && r.header.has_if_unset()) values.push_back(r.header.if_unset());
+        const std::vector<std::string>& found = values_of(hname, r.header.part());
+        // An absent field reads as the if-unset value, or (negated rules) as "".
+        std::vector<std::string> instead;
+        if (found.empty() && r.header.has_if_unset()) instead.push_back(r.header.if_unset());
+        if (found.empty() && instead.empty() && r.header.negate()) instead.push_back("");
+        const std::vector<std::string>& values = found.empty() ? instead : found;
         if (r.header.negate()) {
-          // Hit when no value matches; an absent field with no if-unset is the empty string.
-          if (values.empty()) values.push_back("");
+          // Hit when no value matches.
           bool any = false;
-          for (const std::string& v : values) any |= find(r, v).has_value();
+          if (possible) {
+            for (const std::string& v : values) any |= find(r, v).has_value();
+          }
           if (!any) option = "";
           break;
         }
-        if (values.empty()) break;
+        if (values.empty() || !possible) break;
         size_t matched = 0;
         for (const std::string& v : values) {
           std::optional<std::string> m = find(r, v);
@@ -304,41 +450,44 @@ std::vector<RuleSet::Hit> RuleSet::Run(
       }
       case Kind::kBody:
       case Kind::kRawBody:
-        for (const mime::Part& p : msg.parts()) {
-          if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
-          absl::string_view text = r.kind == Kind::kRawBody ? absl::string_view(p.decoded)
-                                   : p.is_html()            ? absl::string_view(p.Html().text)
-                                                            : absl::string_view(p.text);
+        if (!possible) break;
+        for (absl::string_view text : body_texts(r.kind == Kind::kRawBody)) {
           if ((option = find(r, text))) break;
         }
         break;
       case Kind::kUri:
+        if (!possible) break;
         for (const mime::Url& u : msg.Links().urls) {
           if ((option = find(r, u.url))) break;
         }
         break;
       case Kind::kFilename:
-        for (const mime::Part& p : msg.parts()) {
-          if (p.filename.has_value() && !p.filename->empty() && (option = find(r, *p.filename))) break;
-          for (const mime::ArchiveEntry& e : p.archive.entries) {
-            if ((option = find(r, e.name))) break;
-          }
-          if (option) break;
+        if (!possible) break;
+        for (absl::string_view name : filename_texts()) {
+          if ((option = find(r, name))) break;
         }
         break;
       case Kind::kFull:
-        option = find(r, msg.raw());
+        if (possible) option = find(r, msg.raw());
         break;
       case Kind::kMeta: {
-        bool m = r.meta->Matches([&](const std::string& s) {
-          return hit_names.count(s) ? 1.0 : known(s);
-        });
-        if (m) option = "";
+        slots.resize(r.meta_slots.size());
+        for (size_t k = 0; k < r.meta_slots.size(); ++k) {
+          int at = r.meta_slots[k];
+          if (at >= 0) {
+            slots[k] = value[at];
+            continue;
+          }
+          double& e = external[-1 - at];
+          if (e < 0) e = std::max(0.0, known(external_[-1 - at]));
+          slots[k] = e;
+        }
+        if (r.meta->Evaluate(slots.data()) != 0) option = "";
         break;
       }
     }
     if (option.has_value()) {
-      hit_names.insert(r.name);
+      value[&r - rules_.data()] = 1;
       hits.push_back({&r, std::move(*option)});
     }
   }

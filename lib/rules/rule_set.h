@@ -16,6 +16,7 @@
 #include "farside/v1/scanner.pb.h"
 #include "lib/mime/message.h"
 #include "lib/rules/expression.h"
+#include "lib/rules/prefilter.h"
 #include "lib/rules/regex.h"
 
 namespace farside::rules {
@@ -29,6 +30,18 @@ struct CompiledRule {
   farside::v1::HeaderRule header;
   std::optional<Expression> meta;
   std::optional<farside::v1::Action> force_action;
+  std::string pattern, flags;  // as written, for the prefilter
+  int filter = -1;             // the prefilter that covers this rule, if any
+  // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
+  // the k-th symbol found by other checks (RuleSet::external_).
+  std::vector<int> meta_slots;
+};
+
+// Whether regex rules get a Vectorscan prefilter, and where compiled ones are kept (see
+// RulesConfig.prefilter and cache_dir).
+struct PrefilterOptions {
+  bool enabled = true;
+  std::string cache_dir;
 };
 
 class RuleSet {
@@ -52,12 +65,14 @@ class RuleSet {
   // otherwise (imported rules) bad rules are left out and listed there.
   static absl::StatusOr<std::unique_ptr<RuleSet>> FromRuleFiles(const std::vector<File>& files,
                                                                 uint32_t match_limit,
-                                                                std::vector<Skipped>* skipped);
+                                                                std::vector<Skipped>* skipped,
+                                                                const PrefilterOptions& prefilter = {});
   // Adds SpamAssassin *.cf directories, imported leniently (see sa_import.h).
   static absl::StatusOr<std::unique_ptr<RuleSet>> Load(const std::vector<std::string>& dirs,
                                                        const std::vector<std::string>& sa_dirs,
                                                        uint32_t match_limit,
-                                                       std::vector<Skipped>* skipped);
+                                                       std::vector<Skipped>* skipped,
+                                                       const PrefilterOptions& prefilter = {});
   // Every *.yaml file of each directory, in name order.
   static absl::StatusOr<std::unique_ptr<RuleSet>> LoadDirs(const std::vector<std::string>& dirs,
                                                            uint32_t match_limit);
@@ -75,12 +90,27 @@ class RuleSet {
   double Total(const std::vector<std::pair<std::string, double>>& group_and_score) const;
 
   size_t size() const { return rules_.size(); }
+  // How many regex rules a prefilter covers (the others run on every message).
+  size_t prefiltered() const;
   const std::vector<CompiledRule>& rules() const { return rules_; }
 
  private:
+  // One prefilter per text the rules read: body, rawbody, uri, full, each (header, part).
+  struct Filter {
+    CompiledRule::Kind kind;
+    std::string header, part;          // header filters only
+    std::vector<size_t> rules;         // pattern k of the prefilter is rules_[rules[k]]
+    std::unique_ptr<Prefilter> prefilter;
+  };
+  void BuildPrefilters();
+  void BindMetaSymbols();
+
   std::vector<CompiledRule> rules_;  // regex rules first, then meta rules in dependency order
+  std::vector<Filter> filters_;
+  std::vector<std::string> external_;  // symbols meta rules read that no rule here makes
   std::map<std::string, farside::v1::RuleGroup> groups_;
   uint32_t match_limit_ = 100000;
+  PrefilterOptions prefilter_;
 };
 
 // The files of `dir` ending in `extension`, read in name order. `what` names the directory

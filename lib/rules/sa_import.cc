@@ -5,7 +5,10 @@
 #include "lib/rules/sa_import.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <set>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -151,6 +154,53 @@ void ParseHeader(const std::string& rest, Pending* p) {
   p->proto.set_flags(flags);
 }
 
+// Expands <TAG> references (see replace_tag above). Unknown tags are left as written.
+std::string ReplaceTags(const std::string& re, const std::map<std::string, std::string>& tags,
+                        const std::map<std::string, std::string>& pre_tags,
+                        const std::map<std::string, std::string>& inter_tags,
+                        const std::map<std::string, std::string>& post_tags) {
+  std::string pre, inter, post, out;
+  // First the <pre X>, <inter X>, <post X> choices, which are removed.
+  std::string body;
+  for (size_t i = 0; i < re.size();) {
+    bool taken = false;
+    for (auto [word, table, dest] : {std::tuple{"<pre ", &pre_tags, &pre},
+                                     std::tuple{"<inter ", &inter_tags, &inter},
+                                     std::tuple{"<post ", &post_tags, &post}}) {
+      size_t n = std::strlen(word);
+      if (re.compare(i, n, word) != 0) continue;
+      size_t close = re.find('>', i + n);
+      if (close == std::string::npos) continue;
+      auto it = table->find(re.substr(i + n, close - i - n));
+      if (it == table->end()) continue;
+      *dest = it->second;
+      i = close + 1;
+      taken = true;
+      break;
+    }
+    if (!taken) body.push_back(re[i++]);
+  }
+  bool after_tag = false;
+  for (size_t i = 0; i < body.size();) {
+    if (body[i] == '<') {
+      size_t close = body.find('>', i + 1);
+      if (close != std::string::npos) {
+        auto it = tags.find(body.substr(i + 1, close - i - 1));
+        if (it != tags.end()) {
+          if (after_tag) out += inter;
+          absl::StrAppend(&out, pre, it->second, post);
+          after_tag = true;
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    after_tag = false;
+    out.push_back(body[i++]);
+  }
+  return out;
+}
+
 }  // namespace
 
 int SaImport::loaded() const {
@@ -169,6 +219,11 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::vector<std::string> order;
   std::map<std::string, double> scores;
   std::map<std::string, std::string> descriptions;
+  // ReplaceTags: <NAME> in the patterns of the rules listed in replace_rules stands for a
+  // character class; <pre X>, <inter X> and <post X> choose what goes before each tag,
+  // between two adjacent tags and after each tag (a quantifier, say).
+  std::map<std::string, std::string> tags, pre_tags, inter_tags, post_tags;
+  std::set<std::string> replace_rules;
   for (const RuleSet::Source& src : cf_files) {
     std::vector<bool> active;  // one entry per open if/ifplugin
     for (absl::string_view raw_line : absl::StrSplit(src.text, '\n')) {
@@ -217,6 +272,21 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       }
       if (dir == "describe") {
         descriptions[name] = rest;
+        continue;
+      }
+      if (dir == "replace_tag") {
+        tags[name] = rest;
+        continue;
+      }
+      if (dir == "replace_pre" || dir == "replace_inter" || dir == "replace_post") {
+        (dir == "replace_pre" ? pre_tags : dir == "replace_inter" ? inter_tags : post_tags)[name] = rest;
+        continue;
+      }
+      if (dir == "replace_rules") {
+        replace_rules.insert(name);
+        for (absl::string_view n : absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+          replace_rules.emplace(n);
+        }
         continue;
       }
       if (dir == "tflags" || dir == "priority" || dir == "lang") continue;
@@ -271,6 +341,14 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       out.skipped.push_back({p.file, p.rule, p.type, p.skip});
       continue;
     }
+    if (replace_rules.count(name)) {
+      std::string* pattern = !p.proto.body().empty()      ? p.proto.mutable_body()
+                             : !p.proto.rawbody().empty() ? p.proto.mutable_rawbody()
+                             : !p.proto.uri().empty()     ? p.proto.mutable_uri()
+                             : !p.proto.full().empty()    ? p.proto.mutable_full()
+                                                          : p.proto.mutable_header()->mutable_pattern();
+      *pattern = ReplaceTags(*pattern, tags, pre_tags, inter_tags, post_tags);
+    }
     p.proto.set_score(name.rfind("__", 0) == 0 ? 0 : (scores.count(name) ? scores[name] : 1.0));
     if (descriptions.count(name)) p.proto.set_description(descriptions[name]);
     p.proto.set_group("spamassassin");
@@ -312,7 +390,8 @@ namespace farside::rules {
 absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Load(const std::vector<std::string>& dirs,
                                                        const std::vector<std::string>& sa_dirs,
                                                        uint32_t match_limit,
-                                                       std::vector<Skipped>* skipped) {
+                                                       std::vector<Skipped>* skipped,
+                                                       const PrefilterOptions& prefilter) {
   std::vector<File> files;
   for (const std::string& dir : sa_dirs) {
     absl::StatusOr<std::vector<Source>> cf = ReadCfDir(dir);
@@ -331,7 +410,7 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Load(const std::vector<std::st
       files.push_back(std::move(f));
     }
   }
-  return FromRuleFiles(files, match_limit, skipped);
+  return FromRuleFiles(files, match_limit, skipped, prefilter);
 }
 
 }  // namespace farside::rules

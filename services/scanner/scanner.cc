@@ -56,13 +56,15 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
   absl::StatusOr<std::unique_ptr<rules::RuleSet>> rs = rules::RuleSet::Load(
       {config.rules().dirs().begin(), config.rules().dirs().end()},
       {config.rules().spamassassin_dirs().begin(), config.rules().spamassassin_dirs().end()},
-      config.rules().match_limit(), &skipped);
+      config.rules().match_limit(), &skipped,
+      {.enabled = config.rules().prefilter(), .cache_dir = config.rules().cache_dir()});
   if (!rs.ok()) return rs.status();
   if (!skipped.empty()) {
     log::Info("SpamAssassin rules left out (see `farside rules import DIR --verbose`)",
               {{"skipped", skipped.size()}, {"loaded", (*rs)->size()}});
   }
   s->rules_ = std::move(*rs);
+  log::Info("rules loaded", {{"rules", s->rules_->size()}, {"prefiltered", s->rules_->prefiltered()}});
   return s;
 }
 

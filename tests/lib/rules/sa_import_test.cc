@@ -52,6 +52,20 @@ header   SUBJ_FREE     Subject =~ /\bgratis\b/i
   EXPECT_EQ(imp.by_type.at("meta").loaded, 1);
 }
 
+TEST(SaImport, ReplaceTagsExpandInTheRulesThatAskForThem) {
+  SaImport imp = Import(R"(
+replace_tag   V   (?:[vV]|\\/)
+replace_tag   I   [iI1!|]
+replace_inter W1  \W?
+replace_post  P2  {1,2}
+body  FUZZY_VI   /<inter W1><post P2><V><I>x/i
+body  PLAIN_VI   /<V><I>/
+replace_rules FUZZY_VI
+)");
+  EXPECT_EQ(Find(imp, "FUZZY_VI")->body(), R"((?:[vV]|\\/){1,2}\W?[iI1!|]{1,2}x)");
+  EXPECT_EQ(Find(imp, "PLAIN_VI")->body(), "<V><I>") << "not listed in replace_rules";
+}
+
 TEST(SaImport, ConditionalsTakeEveryPluginAsLoaded) {
   SaImport imp = Import(R"(
 ifplugin Mail::SpamAssassin::Plugin::Foo

@@ -1,0 +1,384 @@
+// Vectorscan behind Prefilter. Scratch space is per thread (Vectorscan forbids sharing it
+// between concurrent scans) and grown once for each database a thread scans.
+#include "lib/rules/prefilter.h"
+
+#include <hs.h>
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace farside::rules {
+
+struct Prefilter::Db {
+  hs_database_t* db = nullptr;
+  ~Db() {
+    if (db != nullptr) hs_free_database(db);
+  }
+};
+
+namespace {
+
+std::atomic<uint64_t> next_serial{1};
+constexpr int kRepeatThreshold = 8;
+
+struct ThreadScratch {
+  hs_scratch_t* scratch = nullptr;
+  std::vector<uint64_t> sized_for;  // serials of the databases this scratch fits
+  ~ThreadScratch() {
+    if (scratch != nullptr) hs_free_scratch(scratch);
+  }
+};
+
+bool HasNonAscii(absl::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  }
+  return false;
+}
+
+// Vectorscan flags for one pattern, or false when it should not be covered.
+bool FlagsFor(const Prefilter::Pattern& p, unsigned* flags) {
+  *flags = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+  bool bytes = p.flags.find('b') != std::string::npos;
+  if (!bytes) *flags |= HS_FLAG_UTF8;
+  for (char f : p.flags) {
+    if (f == 'i') *flags |= HS_FLAG_CASELESS;
+    if (f == 'm') *flags |= HS_FLAG_MULTILINE;
+    if (f == 's') *flags |= HS_FLAG_DOTALL;
+  }
+  // PCRE2 folds case beyond ASCII in UTF mode; rather than trust that Vectorscan folds the
+  // same letters, such patterns are always run.
+  if ((*flags & HS_FLAG_CASELESS) && !bytes && HasNonAscii(p.pattern)) return false;
+  return true;
+}
+
+int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*to*/,
+            unsigned int /*flags*/, void* ctx) {
+  auto* marks = static_cast<std::vector<char>*>(ctx);
+  (*marks)[id] = 1;
+  return 0;  // go on: other patterns may match too (each reports once: SINGLEMATCH)
+}
+
+}  // namespace
+
+std::string LoosenRepeats(absl::string_view re, int threshold) {
+  std::string out;
+  out.reserve(re.size());
+  bool in_class = false;
+  for (size_t i = 0; i < re.size(); ++i) {
+    char c = re[i];
+    if (c == '\\') {  // an escape, with its argument: \x{..}, \p{..}, \N{..}, \o{..}
+      out.push_back(c);
+      if (i + 1 >= re.size()) break;
+      char e = re[++i];
+      out.push_back(e);
+      if ((e == 'x' || e == 'p' || e == 'P' || e == 'N' || e == 'o' || e == 'g' || e == 'k') &&
+          i + 1 < re.size() && re[i + 1] == '{') {
+        size_t close = re.find('}', i + 1);
+        if (close == absl::string_view::npos) close = re.size() - 1;
+        absl::StrAppend(&out, re.substr(i + 1, close - i));
+        i = close;
+      }
+      continue;
+    }
+    if (in_class) {
+      if (c == '[' && i + 1 < re.size() && re[i + 1] == ':') {  // [:alpha:]
+        size_t close = re.find(":]", i + 2);
+        if (close != absl::string_view::npos) {
+          absl::StrAppend(&out, re.substr(i, close + 2 - i));
+          i = close + 1;
+          continue;
+        }
+      }
+      if (c == ']') in_class = false;
+      out.push_back(c);
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      out.push_back(c);
+      // A ']' first (after an optional '^') is a literal.
+      if (i + 1 < re.size() && re[i + 1] == '^') out.push_back(re[++i]);
+      if (i + 1 < re.size() && re[i + 1] == ']') out.push_back(re[++i]);
+      continue;
+    }
+    if (c == '{') {
+      // {m}, {m,} or {m,n}: digits only, else a literal brace.
+      size_t j = i + 1;
+      long lo = 0, hi = -1;
+      bool digits = false;
+      while (j < re.size() && absl::ascii_isdigit(static_cast<unsigned char>(re[j]))) {
+        lo = std::min<long>(lo * 10 + (re[j++] - '0'), 1000000);
+        digits = true;
+      }
+      bool comma = j < re.size() && re[j] == ',';
+      if (comma) {
+        ++j;
+        if (j < re.size() && absl::ascii_isdigit(static_cast<unsigned char>(re[j]))) {
+          hi = 0;
+          while (j < re.size() && absl::ascii_isdigit(static_cast<unsigned char>(re[j]))) {
+            hi = std::min<long>(hi * 10 + (re[j++] - '0'), 1000000);
+          }
+        }
+      } else {
+        hi = lo;
+      }
+      if (digits && j < re.size() && re[j] == '}') {
+        if (lo >= threshold || hi >= threshold) {
+          // X{m,n} matches a subset of what X* (m = 0) or X+ matches.
+          out.push_back(lo == 0 ? '*' : '+');
+          // A lazy or possessive mark after the quantifier stays meaningful.
+        } else {
+          absl::StrAppend(&out, re.substr(i, j + 1 - i));
+        }
+        i = j;
+        continue;
+      }
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+bool IsValidUtf8(absl::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    // ASCII runs, eight bytes at a time.
+    while (end - p >= 8) {
+      uint64_t w;
+      __builtin_memcpy(&w, p, 8);
+      if (w & 0x8080808080808080ULL) break;
+      p += 8;
+    }
+    if (p >= end) break;
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= n) return false;
+    for (int k = 1; k <= n; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return false;
+    }
+    p += n + 1;
+  }
+  return true;
+}
+
+namespace {
+
+// The cache file: "FSPF1\n", the number of covered patterns and their indexes (uint32 each),
+// then the serialized database. Named by a digest of Vectorscan's version and the patterns.
+std::string CachePath(const std::string& dir, const std::vector<Prefilter::Pattern>& patterns) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  const char* version = hs_version();
+  EVP_DigestUpdate(ctx, version, std::strlen(version));
+  for (const Prefilter::Pattern& p : patterns) {
+    for (const std::string* s : {&p.pattern, &p.flags}) {
+      uint64_t n = s->size();
+      EVP_DigestUpdate(ctx, &n, sizeof(n));
+      EVP_DigestUpdate(ctx, s->data(), s->size());
+    }
+  }
+  EVP_DigestUpdate(ctx, &kRepeatThreshold, sizeof(kRepeatThreshold));
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, d, &len);
+  EVP_MD_CTX_free(ctx);
+  std::string hex;
+  for (int i = 0; i < 16; ++i) absl::StrAppend(&hex, absl::Hex(d[i], absl::kZeroPad2));
+  return absl::StrCat(dir, "/prefilter-", hex, ".hsdb");
+}
+
+constexpr absl::string_view kMagic = "FSPF1\n";
+
+bool LoadCache(const std::string& path, std::vector<uint32_t>* ids, hs_database_t** db) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < kMagic.size() + 4 || absl::string_view(bytes).substr(0, kMagic.size()) != kMagic) {
+    return false;
+  }
+  size_t at = kMagic.size();
+  uint32_t n;
+  std::memcpy(&n, bytes.data() + at, 4);
+  at += 4;
+  if (bytes.size() < at + static_cast<size_t>(n) * 4) return false;
+  ids->resize(n);
+  if (n > 0) std::memcpy(ids->data(), bytes.data() + at, static_cast<size_t>(n) * 4);
+  at += static_cast<size_t>(n) * 4;
+  return hs_deserialize_database(bytes.data() + at, bytes.size() - at, db) == HS_SUCCESS;
+}
+
+void StoreCache(const std::string& dir, const std::string& path, const std::vector<uint32_t>& ids,
+                const hs_database_t* db) {
+  char* ser = nullptr;
+  size_t len = 0;
+  if (hs_serialize_database(db, &ser, &len) != HS_SUCCESS) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  // Written beside and renamed, so a scanner starting at the same time never reads half.
+  std::string tmp = absl::StrCat(path, ".", getpid(), ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    uint32_t n = static_cast<uint32_t>(ids.size());
+    out.write(kMagic.data(), static_cast<std::streamsize>(kMagic.size()));
+    out.write(reinterpret_cast<const char*>(&n), 4);
+    out.write(reinterpret_cast<const char*>(ids.data()), static_cast<std::streamsize>(ids.size() * 4));
+    out.write(ser, static_cast<std::streamsize>(len));
+    if (!out) ec = std::make_error_code(std::errc::io_error);
+  }
+  std::free(ser);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return;
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
+}  // namespace
+
+std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns,
+                                            const std::string& cache_dir) {
+  std::unique_ptr<Prefilter> pf(new Prefilter());
+  pf->covered_.assign(patterns.size(), 0);
+  auto finish = [&](const std::vector<uint32_t>& ids) {
+    for (uint32_t id : ids) {
+      pf->covered_[id] = 1;
+      bool bytes = patterns[id].flags.find('b') != std::string::npos;
+      pf->any_utf8_ |= !bytes;
+    }
+    pf->ids_ = ids;
+    pf->covered_count_ = ids.size();
+    pf->serial_ = next_serial.fetch_add(1);
+  };
+  const std::string path = cache_dir.empty() ? "" : CachePath(cache_dir, patterns);
+  if (!path.empty()) {
+    std::vector<uint32_t> ids;
+    hs_database_t* db = nullptr;
+    bool ok = LoadCache(path, &ids, &db);
+    for (uint32_t id : ids) ok &= id < patterns.size();
+    if (ok) {
+      pf->db_ = std::make_unique<Db>();
+      pf->db_->db = db;
+      finish(ids);
+      return pf;
+    }
+    if (db != nullptr) hs_free_database(db);
+  }
+  std::vector<std::string> exprs;
+  std::vector<unsigned> flags, ids;
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    unsigned f;
+    if (!FlagsFor(patterns[i], &f)) continue;
+    // Large counted repeats make Vectorscan's compile explode (one SpamAssassin rule took
+    // ten minutes); loosened to * or + they match a superset, which PCRE2 then narrows.
+    std::string e = LoosenRepeats(patterns[i].pattern, kRepeatThreshold);
+    if (patterns[i].flags.find('x') != std::string::npos) e = "(?x)" + e;
+    // Ask first whether Vectorscan takes the pattern alone: cheaper than failing the set.
+    hs_expr_info_t* info = nullptr;
+    hs_compile_error_t* err = nullptr;
+    if (hs_expression_info(e.c_str(), f, &info, &err) != HS_SUCCESS) {
+      hs_free_compile_error(err);
+      continue;
+    }
+    std::free(info);
+    exprs.push_back(std::move(e));
+    flags.push_back(f);
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  // A pattern can still fail in the set (too large, say): drop the one named and retry.
+  while (!exprs.empty()) {
+    std::vector<const char*> cexprs;
+    std::vector<unsigned> seq(exprs.size());
+    for (size_t k = 0; k < exprs.size(); ++k) {
+      cexprs.push_back(exprs[k].c_str());
+      seq[k] = static_cast<unsigned>(k);
+    }
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* err = nullptr;
+    hs_error_t rc = hs_compile_multi(cexprs.data(), flags.data(), seq.data(),
+                                     static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr,
+                                     &db, &err);
+    if (rc == HS_SUCCESS) {
+      pf->db_ = std::make_unique<Db>();
+      pf->db_->db = db;
+      break;
+    }
+    int bad = err != nullptr ? err->expression : -1;
+    hs_free_compile_error(err);
+    if (bad < 0 || static_cast<size_t>(bad) >= exprs.size()) return nullptr;
+    exprs.erase(exprs.begin() + bad);
+    flags.erase(flags.begin() + bad);
+    ids.erase(ids.begin() + bad);
+  }
+  if (pf->db_ == nullptr) return nullptr;
+  std::vector<uint32_t> covered(ids.begin(), ids.end());
+  if (!path.empty()) StoreCache(cache_dir, path, covered, pf->db_->db);
+  finish(covered);
+  return pf;
+}
+
+Prefilter::~Prefilter() = default;
+
+void Prefilter::Scan(absl::string_view text, std::vector<char>* maybe) const {
+  if (any_utf8_ && !IsValidUtf8(text)) {
+    for (uint32_t id : ids_) (*maybe)[id] = 1;
+    return;
+  }
+  thread_local ThreadScratch ts;
+  bool sized = false;
+  for (uint64_t s : ts.sized_for) sized |= s == serial_;
+  if (!sized) {
+    if (hs_alloc_scratch(db_->db, &ts.scratch) != HS_SUCCESS) {
+      for (uint32_t id : ids_) (*maybe)[id] = 1;
+      return;
+    }
+    ts.sized_for.push_back(serial_);
+  }
+  // Marks by database id, then mapped back to pattern indexes.
+  thread_local std::vector<char> marks;
+  marks.assign(ids_.size(), 0);
+  hs_error_t rc = hs_scan(db_->db, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch,
+                          OnMatch, &marks);
+  if (rc != HS_SUCCESS) {
+    for (uint32_t id : ids_) (*maybe)[id] = 1;
+    return;
+  }
+  for (size_t k = 0; k < marks.size(); ++k) {
+    if (marks[k]) (*maybe)[ids_[k]] = 1;
+  }
+}
+
+}  // namespace farside::rules

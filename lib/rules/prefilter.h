@@ -1,0 +1,61 @@
+// A multi-pattern prefilter over Vectorscan: one pass over a text tells which of many
+// regexes may match it, so PCRE2 only confirms those few instead of trying them all.
+// Patterns are compiled in Vectorscan's prefilter mode (a superset of each pattern's
+// matches: false positives, never false negatives); a pattern it cannot take is simply
+// not covered and is always run.
+#ifndef FARSIDE_LIB_RULES_PREFILTER_H_
+#define FARSIDE_LIB_RULES_PREFILTER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace farside::rules {
+
+class Prefilter {
+ public:
+  struct Pattern {
+    std::string pattern;
+    std::string flags;  // as for Regex::Compile: i m s x b
+  };
+  // Null when no pattern could be compiled (every one is then run as before). With a
+  // `cache_dir`, a database compiled before for the same patterns is loaded from there, and
+  // a new one is stored there.
+  static std::unique_ptr<Prefilter> Build(const std::vector<Pattern>& patterns,
+                                          const std::string& cache_dir = "");
+  ~Prefilter();
+  Prefilter(const Prefilter&) = delete;
+  Prefilter& operator=(const Prefilter&) = delete;
+
+  // Whether pattern i is in the database (if not, the caller must run it).
+  bool covers(size_t i) const { return covered_[i] != 0; }
+  size_t covered_count() const { return covered_count_; }
+  // Sets maybe[i] = 1 for every covered pattern that may match `text`; `maybe` has one entry
+  // per pattern given to Build. Text that is not valid UTF-8 marks every covered pattern
+  // (Vectorscan's UTF-8 mode is undefined on it), so the answer is never wrong, only slower.
+  void Scan(absl::string_view text, std::vector<char>* maybe) const;
+
+ private:
+  Prefilter() = default;
+  struct Db;
+  std::unique_ptr<Db> db_;
+  std::vector<char> covered_;
+  std::vector<uint32_t> ids_;  // database id -> pattern index
+  size_t covered_count_ = 0;
+  bool any_utf8_ = false;
+  uint64_t serial_ = 0;  // tells thread-local scratch which databases it is sized for
+};
+
+// `re` with every counted repeat ({m}, {m,}, {m,n}) whose bound reaches `threshold` made
+// * or +: a pattern matching a superset of the original's matches, and cheap to compile.
+std::string LoosenRepeats(absl::string_view re, int threshold);
+
+// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or values over U+10FFFF).
+bool IsValidUtf8(absl::string_view s);
+
+}  // namespace farside::rules
+
+#endif  // FARSIDE_LIB_RULES_PREFILTER_H_
