@@ -9,6 +9,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "lib/mime/urls.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/numbers.h"
 #include "lib/common/config_loader.h"
 #include "lib/common/files.h"
 
@@ -38,6 +42,9 @@ absl::Status RuleError(const std::string& file, const std::string& rule, absl::s
   return absl::InvalidArgumentError(absl::StrCat(file, ": rule ", rule, ": ", why));
 }
 
+absl::Status ParseCheck(absl::string_view text, CompiledRule* c);
+bool PrivateIp(absl::string_view ip);
+
 absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::string& file) {
   CompiledRule c;
   c.name = r.name();
@@ -61,9 +68,15 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
   if (!r.filename().empty()) kinds.push_back({Kind::kFilename, &r.filename()});
   if (!r.full().empty()) kinds.push_back({Kind::kFull, &r.full()});
   if (!r.meta().empty()) kinds.push_back({Kind::kMeta, &r.meta()});
+  if (!r.check().empty()) kinds.push_back({Kind::kCheck, &r.check()});
   if (kinds.size() != 1) {
     return RuleError(file, r.name(),
-                     "give exactly one of header, body, rawbody, uri, filename, full, meta");
+                     "give exactly one of header, body, rawbody, uri, filename, full, meta, check");
+  }
+  if (kinds[0].first == Kind::kCheck) {
+    c.kind = Kind::kCheck;
+    if (absl::Status st = ParseCheck(r.check(), &c); !st.ok()) return RuleError(file, r.name(), st.message());
+    return c;
   }
   c.kind = kinds[0].first;
   const std::string& pattern = *kinds[0].second;
@@ -97,6 +110,123 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
     c.force_action = a;
   }
   return c;
+}
+
+absl::Status ParseCheck(absl::string_view text, CompiledRule* c) {
+  using Check = CompiledRule::Check;
+  const std::string written(text);
+  static const std::pair<const char*, Check> kPlain[] = {
+      {"has_html", Check::kHasHtml},
+      {"html_only", Check::kHtmlOnly},
+      {"has_attachment", Check::kHasAttachment},
+      {"has_base64_part", Check::kHasBase64},
+      {"has_qp_part", Check::kHasQp},
+      {"base64_text", Check::kBase64Text},
+      {"from_envelope_domain_differs", Check::kFromEnvelopeDomainDiffers},
+  };
+  for (const auto& [name, check] : kPlain) {
+    if (text == name) {
+      c->check = check;
+      return absl::OkStatus();
+    }
+  }
+  if (absl::ConsumePrefix(&text, "date_shift(") && absl::ConsumeSuffix(&text, ")")) {
+    std::vector<std::string> args = absl::StrSplit(text, ',');
+    if (args.size() == 2) {
+      std::optional<double>* bounds[] = {&c->check_min, &c->check_max};
+      bool ok = true;
+      for (int i = 0; i < 2; ++i) {
+        std::string a(absl::StripAsciiWhitespace(args[i]));
+        double v;
+        if (a == "undef") continue;
+        if (!absl::SimpleAtod(a, &v)) ok = false;
+        *bounds[i] = v;
+      }
+      if (ok) {
+        c->check = Check::kDateShift;
+        return absl::OkStatus();
+      }
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown check '", written, "'"));
+}
+
+// Runs a built-in check; the option says what it found.
+std::optional<std::string> RunCheck(const CompiledRule& r, const mime::Message& msg) {
+  using Check = CompiledRule::Check;
+  auto leaves = [&](auto pred) {
+    for (const mime::Part& p : msg.parts()) {
+      if (p.is_leaf() && pred(p)) return true;
+    }
+    return false;
+  };
+  switch (r.check) {
+    case Check::kHasHtml:
+      if (leaves([](const mime::Part& p) { return p.is_html(); })) return "";
+      return std::nullopt;
+    case Check::kHtmlOnly: {
+      bool html = false, plain = false;
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
+        (p.is_html() ? html : plain) = true;
+      }
+      if (html && !plain) return "";
+      return std::nullopt;
+    }
+    case Check::kHasAttachment:
+      if (leaves([](const mime::Part& p) { return p.is_attachment(); })) return "";
+      return std::nullopt;
+    case Check::kHasBase64:
+      if (leaves([](const mime::Part& p) { return p.transfer_encoding == "base64"; })) return "";
+      return std::nullopt;
+    case Check::kHasQp:
+      if (leaves([](const mime::Part& p) { return p.transfer_encoding == "quoted-printable"; })) return "";
+      return std::nullopt;
+    case Check::kBase64Text:
+      if (leaves([](const mime::Part& p) {
+            return p.is_text() && !p.is_attachment() && p.transfer_encoding == "base64";
+          })) {
+        return "";
+      }
+      return std::nullopt;
+    case Check::kFromEnvelopeDomainDiffers: {
+      const mime::HeaderField* from = msg.headers().Find("From");
+      std::optional<std::string> env = PseudoHeader(msg, "EnvelopeFrom");
+      if (from == nullptr || !env.has_value() || env->empty()) return std::nullopt;
+      std::vector<mime::Address> a = mime::ParseAddressList(from->raw);
+      size_t at = env->rfind('@');
+      if (a.empty() || a[0].domain.empty() || at == std::string::npos) return std::nullopt;
+      std::string d1 = mime::RegisteredDomain(absl::AsciiStrToLower(a[0].domain));
+      std::string d2 = mime::RegisteredDomain(absl::AsciiStrToLower(env->substr(at + 1)));
+      if (d1.empty() || d2.empty() || d1 == d2) return std::nullopt;
+      return absl::StrCat(d1, " vs ", d2);
+    }
+    case Check::kDateShift: {
+      std::optional<mime::DateTime> date = msg.Date();
+      std::optional<mime::DateTime> received;
+      // When the message came in from outside: the newest relay with a public address
+      // (hops inside, such as a local fetchmail or content filter, come later), else the
+      // newest hop with a date.
+      std::optional<mime::DateTime> newest;
+      for (const mime::HeaderField* f : msg.headers().FindAll("Received")) {
+        mime::ReceivedHop hop = mime::ParseReceived(f->raw);
+        if (!hop.date.has_value()) continue;
+        if (!newest.has_value()) newest = hop.date;
+        if (!hop.ip.empty() && !PrivateIp(hop.ip)) {
+          received = hop.date;
+          break;
+        }
+      }
+      if (!received.has_value()) received = newest;
+      if (!date.has_value() || !received.has_value()) return std::nullopt;
+      const double diff = static_cast<double>(date->unix_seconds - received->unix_seconds);
+      if (r.check_min.has_value() && diff < *r.check_min * 3600) return std::nullopt;
+      if (r.check_max.has_value() && diff >= *r.check_max * 3600) return std::nullopt;
+      return absl::StrCat(static_cast<int64_t>(diff / 3600), " h");
+    }
+    case Check::kNone: break;
+  }
+  return std::nullopt;
 }
 
 // Orders meta rules so each comes after the meta rules it reads; a cycle is an error.
@@ -133,7 +263,53 @@ absl::Status OrderMeta(std::vector<CompiledRule>& metas) {
   return absl::OkStatus();
 }
 
+bool PrivateIp(absl::string_view ip) {
+  int a = -1, b = -1;
+  if (std::sscanf(std::string(ip).c_str(), "%d.%d.", &a, &b) == 2) {
+    return a == 10 || a == 127 || (a == 172 && b >= 16 && b <= 31) || (a == 192 && b == 168) ||
+           (a == 169 && b == 254);
+  }
+  const std::string lower = absl::AsciiStrToLower(ip);
+  return lower == "::1" || absl::StartsWith(lower, "fe80:") || absl::StartsWith(lower, "fc") ||
+         absl::StartsWith(lower, "fd");
+}
+
 }  // namespace
+
+std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_view name) {
+  // The relays the message passed, newest first, as SpamAssassin writes them:
+  // "[ ip=... rdns=... helo=... by=... ident= envfrom= intl=0 id=... auth= msa=0 ]". With no
+  // trusted networks configured, relays with private addresses at the top are trusted
+  // (and internal); the first public one and all below it are untrusted (and external).
+  static const char* const kRelays[] = {"X-Spam-Relays-Trusted", "X-Spam-Relays-Untrusted",
+                                        "X-Spam-Relays-Internal", "X-Spam-Relays-External"};
+  if (std::find(std::begin(kRelays), std::end(kRelays), name) != std::end(kRelays)) {
+    const bool want_trusted = absl::EndsWith(name, "Trusted") || absl::EndsWith(name, "Internal");
+    std::string out;
+    bool trusted = true;
+    for (const mime::HeaderField* f : msg.headers().FindAll("Received")) {
+      mime::ReceivedHop hop = mime::ParseReceived(f->raw);
+      if (hop.ip.empty()) continue;  // a hop with no address (local delivery) is no relay
+      if (trusted && !PrivateIp(hop.ip)) trusted = false;
+      if (trusted != want_trusted) continue;
+      if (!out.empty()) out.push_back(' ');
+      absl::StrAppend(&out, "[ ip=", hop.ip, " rdns=", hop.from_rdns, " helo=", hop.from,
+                      " by=", hop.by, " ident= envfrom= intl=", trusted ? 1 : 0, " id=", hop.id,
+                      " auth= msa=0 ]");
+    }
+    return out;
+  }
+  if (name == "EnvelopeFrom") {
+    for (const char* field : {"X-Envelope-From", "Return-Path", "Envelope-Sender"}) {
+      if (const mime::HeaderField* f = msg.headers().Find(field); f != nullptr) {
+        std::vector<mime::Address> a = mime::ParseAddressList(f->raw);
+        if (!a.empty()) return a[0].addr_spec();
+      }
+    }
+    return std::string();
+  }
+  return std::nullopt;
+}
 
 absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromSources(const std::vector<Source>& sources,
                                                               uint32_t match_limit) {
@@ -243,20 +419,23 @@ void RuleSet::BuildPrefilters() {
       case Kind::kHeader:
         // A rule's if-unset value is a text of its own; such rules are simply run.
         if (r.header.missing() || r.header.has_if_unset()) continue;
-        key = absl::StrCat("header:", absl::AsciiStrToLower(r.header.name()), ":", r.header.part());
+        key = absl::StrCat("header:", absl::AsciiStrToLower(r.header.name()), ":", r.header.part(),
+                           r.header.mime_parts() ? ":parts" : "");
         break;
       case Kind::kBody: key = "body"; break;
       case Kind::kRawBody: key = "rawbody"; break;
       case Kind::kUri: key = "uri"; break;
       case Kind::kFilename: key = "filename"; break;
       case Kind::kFull: key = "full"; break;
-      case Kind::kMeta: continue;
+      case Kind::kMeta:
+      case Kind::kCheck: continue;
     }
     Filter& f = by_key[key];
     f.kind = r.kind;
     if (r.kind == Kind::kHeader) {
       f.header = r.header.name();
       f.part = r.header.part();
+      f.mime_parts = r.header.mime_parts();
     }
     f.rules.push_back(i);
   }
@@ -298,8 +477,25 @@ size_t RuleSet::prefiltered() const {
   return n;
 }
 
-std::vector<RuleSet::Hit> RuleSet::Run(
-    const mime::Message& msg, const std::function<double(const std::string&)>& known) const {
+std::vector<char> RuleSet::Mask(const std::vector<std::string>& names,
+                                std::vector<std::string>* unknown) const {
+  std::vector<char> mask(rules_.size(), 0);
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < rules_.size(); ++i) index[rules_[i].name] = i;
+  for (const std::string& n : names) {
+    auto it = index.find(n);
+    if (it != index.end()) {
+      mask[it->second] = 1;
+    } else if (unknown != nullptr) {
+      unknown->push_back(n);
+    }
+  }
+  return mask;
+}
+
+std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
+                                       const std::function<double(const std::string&)>& known,
+                                       const std::vector<char>* off) const {
   std::vector<Hit> hits;
   // What each rule found (1 or 0), and what other checks found, asked once per symbol.
   std::vector<double> value(rules_.size(), 0);
@@ -314,16 +510,22 @@ std::vector<RuleSet::Hit> RuleSet::Run(
   };
   // The values a header rule reads, built once per (field, part).
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> header_values;
-  auto values_of = [&](const std::string& hname,
-                       const std::string& part) -> const std::vector<std::string>& {
-    auto key = std::make_pair(absl::AsciiStrToLower(hname), part);
+  auto values_of = [&](const std::string& hname, const std::string& part,
+                       bool mime_parts = false) -> const std::vector<std::string>& {
+    auto key = std::make_pair(absl::AsciiStrToLower(hname), mime_parts ? part + "+parts" : part);
     auto it = header_values.find(key);
     if (it != header_values.end()) return it->second;
     std::vector<std::string>& values = header_values[key];
     std::vector<const mime::HeaderField*> fields;
-    if (hname == "ToCc") {
+    if (mime_parts) {
+      for (const mime::Part& p : msg.parts()) {
+        for (const mime::HeaderField* f : p.headers.FindAll(hname)) fields.push_back(f);
+      }
+    } else if (hname == "ToCc") {
       fields = msg.headers().FindAll("To");
       for (const mime::HeaderField* f : msg.headers().FindAll("Cc")) fields.push_back(f);
+    } else if (const std::optional<std::string> pseudo = PseudoHeader(msg, hname); pseudo) {
+      values.push_back(*pseudo);  // SpamAssassin matches an empty one as ""
     } else if (hname == "ALL") {  // the whole header, one "Name: value" line per field
       std::string all;
       for (const mime::HeaderField& f : msg.headers().fields()) {
@@ -376,7 +578,7 @@ std::vector<RuleSet::Hit> RuleSet::Run(
       std::vector<absl::string_view> texts;
       switch (f.kind) {
         case Kind::kHeader: {
-          const std::vector<std::string>& v = values_of(f.header, f.part);
+          const std::vector<std::string>& v = values_of(f.header, f.part, f.mime_parts);
           texts.assign(v.begin(), v.end());
           if (texts.empty()) texts.push_back("");  // negated rules read an absent field as ""
           break;
@@ -388,7 +590,8 @@ std::vector<RuleSet::Hit> RuleSet::Run(
           break;
         case Kind::kFilename: texts = filename_texts(); break;
         case Kind::kFull: texts.push_back(msg.raw()); break;
-        case Kind::kMeta: break;
+        case Kind::kMeta:
+        case Kind::kCheck: break;
       }
       for (absl::string_view t : texts) f.prefilter->Scan(t, &m);
     }
@@ -404,6 +607,7 @@ std::vector<RuleSet::Hit> RuleSet::Run(
     return Shorten(*m);
   };
   for (const CompiledRule& r : rules_) {
+    if (off != nullptr && (*off)[&r - rules_.data()]) continue;
     std::optional<std::string> option;
     // No text of its kind can match: the regex is not run (a negated rule then hits).
     const bool possible = may_match(r);
@@ -417,7 +621,8 @@ std::vector<RuleSet::Hit> RuleSet::Run(
           if (absent) option = "missing";
           break;
         }
-        const std::vector<std::string>& found = values_of(hname, r.header.part());
+        const std::vector<std::string>& found =
+            values_of(hname, r.header.part(), r.header.mime_parts());
         // An absent field reads as the if-unset value, or (negated rules) as "".
         std::vector<std::string> instead;
         if (found.empty() && r.header.has_if_unset()) instead.push_back(r.header.if_unset());
@@ -469,6 +674,9 @@ std::vector<RuleSet::Hit> RuleSet::Run(
         break;
       case Kind::kFull:
         if (possible) option = find(r, msg.raw());
+        break;
+      case Kind::kCheck:
+        option = RunCheck(r, msg);
         break;
       case Kind::kMeta: {
         slots.resize(r.meta_slots.size());

@@ -22,7 +22,9 @@
 namespace farside::rules {
 
 struct CompiledRule {
-  enum class Kind { kHeader, kBody, kRawBody, kUri, kFilename, kFull, kMeta };
+  enum class Kind { kHeader, kBody, kRawBody, kUri, kFilename, kFull, kMeta, kCheck };
+  enum class Check { kNone, kHasHtml, kHtmlOnly, kHasAttachment, kHasBase64, kHasQp,
+                     kBase64Text, kFromEnvelopeDomainDiffers, kDateShift };
   std::string name, description, group, file;
   double score = 0;
   Kind kind = Kind::kBody;
@@ -35,6 +37,8 @@ struct CompiledRule {
   // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;
+  Check check = Check::kNone;
+  std::optional<double> check_min, check_max;  // date_shift bounds, hours
 };
 
 // Whether regex rules get a Vectorscan prefilter, and where compiled ones are kept (see
@@ -83,8 +87,14 @@ class RuleSet {
   };
   // Runs every rule. `known(symbol)` is the value of symbols other checks found (GTUBE,
   // anomalies, ...), read by meta rules; meta rules see earlier rules' hits too.
+  // `off`, if given, has one entry per rule (see Mask): rules marked there do not run.
   std::vector<Hit> Run(const mime::Message& msg,
-                       const std::function<double(const std::string&)>& known) const;
+                       const std::function<double(const std::string&)>& known,
+                       const std::vector<char>* off = nullptr) const;
+  // One entry per rule, set for the rules named in `names`; names of no rule here are
+  // returned in `unknown` (if given).
+  std::vector<char> Mask(const std::vector<std::string>& names,
+                         std::vector<std::string>* unknown = nullptr) const;
 
   // The total of scored symbols after group caps: a group's sum is held within its limits.
   double Total(const std::vector<std::pair<std::string, double>>& group_and_score) const;
@@ -99,6 +109,7 @@ class RuleSet {
   struct Filter {
     CompiledRule::Kind kind;
     std::string header, part;          // header filters only
+    bool mime_parts = false;
     std::vector<size_t> rules;         // pattern k of the prefilter is rules_[rules[k]]
     std::unique_ptr<Prefilter> prefilter;
   };
@@ -112,6 +123,11 @@ class RuleSet {
   uint32_t match_limit_ = 100000;
   PrefilterOptions prefilter_;
 };
+
+// SpamAssassin's pseudo-headers, made from the message: X-Spam-Relays-Trusted, -Untrusted,
+// -Internal, -External (the Received relays), EnvelopeFrom (the envelope sender the
+// receiving MTA recorded). nullopt for any other name.
+std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_view name);
 
 // The files of `dir` ending in `extension`, read in name order. `what` names the directory
 // in errors ("rules directory").

@@ -18,9 +18,13 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "lib/common/config_loader.h"
+#include "lib/rules/expression.h"
 
 namespace farside::rules {
 namespace {
+
+// Symbols made by Farside itself that imported meta rules may read.
+const char* const kNativeSymbols[] = {"GTUBE"};
 
 const char* const kTypes[] = {"header", "body", "rawbody", "uri", "full", "meta", "mimeheader",
                               "uri_detail"};
@@ -82,11 +86,51 @@ std::string StripComment(absl::string_view line) {
   return std::string(line);
 }
 
+bool PseudoHeaderName(absl::string_view f) {
+  return f == "X-Spam-Relays-Trusted" || f == "X-Spam-Relays-Untrusted" ||
+         f == "X-Spam-Relays-Internal" || f == "X-Spam-Relays-External" || f == "EnvelopeFrom";
+}
+
+// The native check behind a SpamAssassin eval: call, or "" when Farside has none.
+std::string NativeCheck(absl::string_view call) {
+  std::string c(absl::StripAsciiWhitespace(call));
+  c.erase(std::remove_if(c.begin(), c.end(), [](char ch) { return ch == ' ' || ch == '\'' || ch == '"'; }),
+          c.end());
+  static const std::pair<const char*, const char*> kMap[] = {
+      {"check_equal_from_domains()", "from_envelope_domain_differs"},
+      {"html_test(html)", "has_html"},
+      {"check_for_mime_html()", "has_html"},
+      {"check_for_mime_html_only()", "html_only"},
+      {"check_for_mime(mime_attachment)", "has_attachment"},
+      {"check_for_mime(mime_base64_count)", "has_base64_part"},
+      {"check_for_mime(mime_qp_count)", "has_qp_part"},
+      {"check_for_mime(mime_base64_encoded_text)", "base64_text"},
+  };
+  for (const auto& [sa, native] : kMap) {
+    if (c == sa) return native;
+  }
+  if (absl::StartsWith(c, "check_for_shifted_date(")) {
+    return "date_shift(" + c.substr(std::strlen("check_for_shifted_date("));
+  }
+  return "";
+}
+
+// An eval: rule: the native check, or the reason it is skipped.
+void ParseEval(const std::string& rest, Pending* p) {
+  std::string call = rest.substr(5);
+  std::string native = NativeCheck(call);
+  if (!native.empty()) {
+    p->proto.set_check(native);
+    return;
+  }
+  size_t paren = call.find('(');
+  p->skip = "eval: " + call.substr(0, paren);
+}
+
 void ParseHeader(const std::string& rest, Pending* p) {
   farside::v1::HeaderRule* h = p->proto.mutable_header();
   if (absl::StartsWith(rest, "eval:")) {
-    p->skip = "eval: " + rest.substr(5, rest.find('(') == std::string::npos ? std::string::npos
-                                                                           : rest.find('(') - 5);
+    ParseEval(rest, p);
     return;
   }
   if (absl::StartsWith(rest, "exists:")) {
@@ -135,15 +179,15 @@ void ParseHeader(const std::string& rest, Pending* p) {
     }
   }
   if (field == "MESSAGEID") field = "Message-ID";
-  static const char* const kPseudo[] = {"EnvelopeFrom", "ALL-TRUSTED", "ALL-UNTRUSTED",
-                                        "ALL-INTERNAL", "ALL-EXTERNAL"};
+  static const char* const kPseudo[] = {"ALL-TRUSTED", "ALL-UNTRUSTED", "ALL-INTERNAL",
+                                        "ALL-EXTERNAL"};
   for (const char* ps : kPseudo) {
     if (field == ps) {
       p->skip = "pseudo-header " + field;
       return;
     }
   }
-  if (absl::StartsWith(field, "X-Spam-Relays-") || absl::StartsWith(field, "X-Spam-")) {
+  if (absl::StartsWith(field, "X-Spam-") && !PseudoHeaderName(field)) {
     p->skip = "pseudo-header " + field + " (made by SpamAssassin itself)";
     return;
   }
@@ -200,6 +244,7 @@ std::string ReplaceTags(const std::string& re, const std::map<std::string, std::
   }
   return out;
 }
+
 
 }  // namespace
 
@@ -301,11 +346,13 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
         ParseHeader(rest, &p);
       } else if (dir == "meta") {
         p.proto.set_meta(rest);
-      } else if (dir == "mimeheader" || dir == "uri_detail") {
-        p.skip = dir + " rules (per-part headers, URI parts) have no native form yet";
+      } else if (dir == "mimeheader") {
+        ParseHeader(rest, &p);
+        p.proto.mutable_header()->set_mime_parts(true);
+      } else if (dir == "uri_detail") {
+        p.skip = "uri_detail rules (URI parts) have no native form yet";
       } else if (absl::StartsWith(rest, "eval:")) {
-        size_t paren = rest.find('(');
-        p.skip = "eval: " + rest.substr(5, paren == std::string::npos ? std::string::npos : paren - 5);
+        ParseEval(rest, &p);
       } else {
         std::string pattern, flags, after;
         if (!ParseRegexLiteral(rest, &pattern, &flags, &after)) {
@@ -341,7 +388,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       out.skipped.push_back({p.file, p.rule, p.type, p.skip});
       continue;
     }
-    if (replace_rules.count(name)) {
+    if (replace_rules.count(name) && p.proto.check().empty()) {
       std::string* pattern = !p.proto.body().empty()      ? p.proto.mutable_body()
                              : !p.proto.rawbody().empty() ? p.proto.mutable_rawbody()
                              : !p.proto.uri().empty()     ? p.proto.mutable_uri()
@@ -375,6 +422,44 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
     }
     out.by_type[p.type].loaded++;
     *out.rules.add_rules() = p.proto;
+  }
+  // SpamAssassin disables a meta rule that reads a rule it does not have; reading such a
+  // symbol as 0 instead would make "!__SKIPPED" true and the meta hit where SpamAssassin's
+  // does not. So a meta rule that reads a rule left out (or never defined) is left out too,
+  // and so on up the chain. Symbols Farside's own checks make count as defined.
+  std::set<std::string> have;
+  for (const auto& r : out.rules.rules()) have.insert(r.name());
+  for (const char* native : kNativeSymbols) have.insert(native);
+  for (bool changed = true; changed;) {
+    changed = false;
+    farside::v1::RuleFile kept;
+    for (const auto& r : out.rules.rules()) {
+      std::string missing;
+      if (!r.meta().empty()) {
+        absl::StatusOr<Expression> e = Expression::Parse(r.meta());
+        if (e.ok()) {
+          for (const std::string& sym : e->symbols()) {
+            if (!have.count(sym)) {
+              missing = sym;
+              break;
+            }
+          }
+        }
+      }
+      if (missing.empty()) {
+        *kept.add_rules() = r;
+        continue;
+      }
+      have.erase(r.name());
+      changed = true;
+      out.by_type["meta"].loaded--;
+      out.by_type["meta"].skipped++;
+      const std::string why = type_of.count(missing)
+                                  ? absl::StrCat("reads ", missing, ", which was skipped")
+                                  : absl::StrCat("reads ", missing, ", which no rule defines");
+      out.skipped.push_back({rules[r.name()].file, r.name(), "meta", why});
+    }
+    out.rules = std::move(kept);
   }
   return out;
 }

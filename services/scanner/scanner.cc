@@ -64,6 +64,26 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
               {{"skipped", skipped.size()}, {"loaded", (*rs)->size()}});
   }
   s->rules_ = std::move(*rs);
+  for (int i = 0; i < config.profiles_size(); ++i) {
+    const farside::v1::SettingsProfile& p = config.profiles(i);
+    const std::string path = absl::StrCat("scanner.profiles[", i, "]");
+    if (p.name().empty() || p.name() == "default") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".name: give each profile a name other than 'default'"));
+    }
+    if (s->profiles_.count(p.name())) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ".name: '", p.name(), "' is defined twice"));
+    }
+    Profile& prof = s->profiles_[p.name()];
+    prof.thresholds = rules::ThresholdsFromConfig(p.actions());
+    std::vector<std::string> unknown;
+    prof.off = s->rules_->Mask({p.disabled_symbols().begin(), p.disabled_symbols().end()}, &unknown);
+    if (!unknown.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".disabled_symbols: no rule is named '", unknown[0], "'"));
+    }
+    for (const auto& o : p.scores()) prof.scores[o.symbol()] = o.score();
+  }
   log::Info("rules loaded", {{"rules", s->rules_->size()}, {"prefiltered", s->rules_->prefiltered()}});
   return s;
 }
@@ -108,13 +128,18 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   result.set_message_id(msg.MessageId());
   result.set_scanner(name_);
   result.set_settings_profile("default");
-  if (!env.settings_profile().empty() && env.settings_profile() != "default") {
+  const Profile* profile = nullptr;
+  if (auto it = profiles_.find(env.settings_profile()); it != profiles_.end()) {
+    profile = &it->second;
+    result.set_settings_profile(it->first);
+  } else if (!env.settings_profile().empty() && env.settings_profile() != "default") {
     auto* sk = result.add_skipped();
     sk->set_check("settings");
     sk->set_reason(absl::StrCat("unknown settings profile '", env.settings_profile(),
                                 "'; the default applied"));
   }
-  *result.mutable_thresholds() = thresholds_;
+  const farside::v1::ActionThresholds& thresholds = profile ? profile->thresholds : thresholds_;
+  *result.mutable_thresholds() = thresholds;
 
   std::optional<Action> forced;
   if (config_.gtube().enabled()) {
@@ -155,7 +180,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     for (const auto& sym : result.symbols()) found.insert(sym.name());
     for (const rules::RuleSet::Hit& h : rules_->Run(msg, [&](const std::string& name) {
            return found.count(name) ? 1.0 : 0.0;
-         })) {
+         }, profile ? &profile->off : nullptr)) {
       auto* sym = result.add_symbols();
       sym->set_name(h.rule->name);
       sym->set_score(h.rule->score);
@@ -184,6 +209,11 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     sk->set_reason(std::string(state.status().message()));
   }
 
+  if (profile != nullptr) {
+    for (auto& sym : *result.mutable_symbols()) {
+      if (auto it = profile->scores.find(sym.name()); it != profile->scores.end()) sym.set_score(it->second);
+    }
+  }
   std::vector<std::pair<std::string, double>> scored;
   for (const auto& s : result.symbols()) scored.emplace_back(s.group(), s.score());
   const double score = rules_->Total(scored);  // group caps applied
@@ -192,7 +222,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
             [](const farside::v1::Symbol& a, const farside::v1::Symbol& b) {
               return a.score() != b.score() ? a.score() > b.score() : a.name() < b.name();
             });
-  Action action = forced.has_value() ? *forced : rules::ActionForScore(score, thresholds_);
+  Action action = forced.has_value() ? *forced : rules::ActionForScore(score, thresholds);
   result.set_action(action);
   switch (action) {
     case farside::v1::REJECT: *result.mutable_smtp_reply() = reject_reply_; break;

@@ -3,6 +3,7 @@
 #ifndef FARSIDE_SERVICES_SCANNER_SCANNER_H_
 #define FARSIDE_SERVICES_SCANNER_SCANNER_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,12 @@ class Scanner {
   StateClient* state_;
   std::string name_;
   farside::v1::ActionThresholds thresholds_;
+  struct Profile {
+    farside::v1::ActionThresholds thresholds;
+    std::vector<char> off;                 // rules switched off (RuleSet::Mask)
+    std::map<std::string, double> scores;  // symbol -> score in this profile
+  };
+  std::map<std::string, Profile> profiles_;
   farside::v1::SmtpReply reject_reply_, soft_reject_reply_, greylist_reply_;
   std::unique_ptr<rules::RuleSet> rules_;
 

@@ -142,7 +142,7 @@ TEST_F(StackTest, DefaultRulesScoreARiskyMessage) {
                           "FROM_NAME_HAS_ADDRESS"}) {
     EXPECT_TRUE(absl::StrContains(r.out, absl::StrCat("symbol: ", sym, " ("))) << sym << "\n" << r.out;
   }
-  EXPECT_TRUE(absl::StrContains(r.out, "action: add_header")) << r.out;  // 13.5 points
+  EXPECT_TRUE(absl::StrContains(r.out, "action: rewrite_subject")) << r.out;  // 13.5 points, 8..15
   // The same message on scanner 1, which has no rule files, only shows the parser's view.
   CommandResult bare = RunCommand(
       {Binary("farside"), "--scanner", Loopback(scan_ports_[1]), "scan", "-"}, absl::Seconds(20), msg);

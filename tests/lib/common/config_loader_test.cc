@@ -33,7 +33,8 @@ TEST(ConfigDefaults, EveryServiceHasItsDocumentedDefaults) {
   EXPECT_DOUBLE_EQ(c.scanner().actions().reject(), 15);
   EXPECT_DOUBLE_EQ(c.scanner().actions().add_header(), 6);
   EXPECT_DOUBLE_EQ(c.scanner().actions().greylist(), 4);
-  EXPECT_FALSE(c.scanner().actions().has_rewrite_subject());
+  EXPECT_DOUBLE_EQ(c.scanner().actions().rewrite_subject(), 8);
+  EXPECT_FALSE(c.scanner().actions().has_soft_reject());
   EXPECT_EQ(TimeUtil::DurationToMilliseconds(c.scanner().controller_timeout()), 250);
   EXPECT_EQ(c.scanner().headers().subject_prefix(), "*** SPAM *** ");
   EXPECT_TRUE(c.scanner().gtube().enabled());

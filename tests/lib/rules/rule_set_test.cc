@@ -129,6 +129,8 @@ TEST(RuleSet, LoadErrorsNameFileRuleAndReason) {
       {"rules:\n  - {name: D, body: x}\n  - {name: D, body: y}\n", "rule D: already defined in bad.yaml"},
       {"rules:\n  - {name: X, meta: 'Y'}\n  - {name: Y, meta: 'X'}\n", "cycle: X -> Y -> X"},
       {"rules:\n  - {name: T, bdoy: x}\n", "bad.yaml:2:15: rules[0].bdoy: unknown key"},
+      {"rules:\n  - {name: C, check: 'date_shift(1)'}\n", "rule C: unknown check 'date_shift(1)'"},
+      {"rules:\n  - {name: C, check: html_only, body: x}\n", "rule C: give exactly one of"},
   };
   for (const auto& [yaml, want] : cases) {
     absl::Status s = LoadError(yaml);

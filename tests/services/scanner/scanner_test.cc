@@ -2,6 +2,8 @@
 // from config, header changes, and a scan that goes on when the controller is away.
 #include "services/scanner/scanner.h"
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -162,6 +164,61 @@ TEST(ScannerCreate, ABadReplyInConfigIsAnErrorNamingTheKey) {
   auto s = Scanner::Create(cfg.scanner(), &state, &metrics);
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(absl::StrContains(s.status().message(), "scanner.replies.greylist"));
+}
+
+TEST_F(ScannerTest, DefaultThresholdsAndSettingsProfiles) {
+  const std::string dir = ::testing::TempDir() + "/profile_rules";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(dir + "/r.yaml");
+    f << "rules:\n"
+         "  - {name: CHEAP, body: 'cheap', score: 5}\n"
+         "  - {name: PILLS, body: 'pills', score: 4}\n"
+         "  - {name: BOTH, meta: 'CHEAP && PILLS', score: 0.5}\n";
+  }
+  Make("scanner:\n  rules: {dirs: ['" + dir + "']}\n"
+       "  profiles:\n"
+       "    - name: outbound\n"
+       "      actions: {add_header: 3, reject: 9}\n"
+       "      disabled_symbols: [PILLS]\n"
+       "      scores: [{symbol: CHEAP, score: 9.5}]\n");
+  const std::string m = "Subject: t\nMessage-ID: <p@x.test>\n\ncheap pills\n";
+  // Default profile: 9.5 points, between rewrite_subject (8) and reject (15).
+  auto r = Scan(m);
+  EXPECT_EQ(r.settings_profile(), "default");
+  EXPECT_DOUBLE_EQ(r.score(), 9.5);
+  EXPECT_EQ(r.action(), farside::v1::REWRITE_SUBJECT);
+  EXPECT_DOUBLE_EQ(r.thresholds().rewrite_subject(), 8);
+  // The outbound profile: PILLS does not run (so BOTH does not hit), CHEAP scores 9.5,
+  // and its reject threshold is 9.
+  farside::v1::ScanRequest req;
+  req.set_message(m);
+  req.mutable_envelope()->set_settings_profile("outbound");
+  auto o = scanner_->Scan(req);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->settings_profile(), "outbound");
+  ASSERT_EQ(o->symbols_size(), 1);
+  EXPECT_EQ(o->symbols(0).name(), "CHEAP");
+  EXPECT_DOUBLE_EQ(o->score(), 9.5);
+  EXPECT_EQ(o->action(), farside::v1::REJECT);
+  EXPECT_DOUBLE_EQ(o->thresholds().add_header(), 3);
+  EXPECT_DOUBLE_EQ(o->thresholds().greylist(), 4) << "not given: the built-in default";
+  // An unknown profile: the default settings, and the result says so.
+  req.mutable_envelope()->set_settings_profile("nosuch");
+  auto u = scanner_->Scan(req);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->settings_profile(), "default");
+  ASSERT_EQ(u->skipped_size() > 0, true);
+}
+
+TEST_F(ScannerTest, ProfileMistakesAreErrorsWithAPath) {
+  farside::v1::Config cfg;
+  config::ApplyDefaults(&cfg);
+  ASSERT_TRUE(config::MergeYaml("scanner:\n  profiles:\n    - {name: out, disabled_symbols: [NOPE]}\n",
+                                "test", &cfg).ok());
+  auto s = Scanner::Create(cfg.scanner(), nullptr, &metrics_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "scanner.profiles[0].disabled_symbols: no rule is named 'NOPE'");
 }
 
 }  // namespace
