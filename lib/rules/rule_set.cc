@@ -353,6 +353,13 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
       all.push_back(std::move(*c));
     }
     for (const auto& g : file.rules.groups()) set->groups_[g.name()] = g;
+    for (const auto& l : file.rules.lists()) {
+      if (defined.count(l.name())) {
+        return RuleError(file.name, l.name(), "a list and a rule have the same name");
+      }
+      set->lists_.push_back(
+          {l, std::filesystem::path(file.name).parent_path().string(), file.name});
+    }
   }
   std::vector<CompiledRule> plain, metas;
   for (CompiledRule& c : all) (c.kind == Kind::kMeta ? metas : plain).push_back(std::move(c));

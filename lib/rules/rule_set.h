@@ -16,6 +16,7 @@
 #include "farside/v1/scanner.pb.h"
 #include "lib/mime/message.h"
 #include "lib/rules/expression.h"
+#include "lib/rules/lists.h"
 #include "lib/rules/prefilter.h"
 #include "lib/rules/regex.h"
 
@@ -100,6 +101,8 @@ class RuleSet {
   double Total(const std::vector<std::pair<std::string, double>>& group_and_score) const;
 
   size_t size() const { return rules_.size(); }
+  // The lists the rule files declare (the scanner runs them: they read the envelope).
+  const std::vector<ListSet::Declared>& lists() const { return lists_; }
   // How many regex rules a prefilter covers (the others run on every message).
   size_t prefiltered() const;
   const std::vector<CompiledRule>& rules() const { return rules_; }
@@ -118,6 +121,7 @@ class RuleSet {
 
   std::vector<CompiledRule> rules_;  // regex rules first, then meta rules in dependency order
   std::vector<Filter> filters_;
+  std::vector<ListSet::Declared> lists_;
   std::vector<std::string> external_;  // symbols meta rules read that no rule here makes
   std::map<std::string, farside::v1::RuleGroup> groups_;
   uint32_t match_limit_ = 100000;

@@ -64,6 +64,9 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
               {{"skipped", skipped.size()}, {"loaded", (*rs)->size()}});
   }
   s->rules_ = std::move(*rs);
+  absl::StatusOr<std::unique_ptr<rules::ListSet>> lists = rules::ListSet::Create(s->rules_->lists());
+  if (!lists.ok()) return lists.status();
+  s->lists_ = std::move(*lists);
   for (int i = 0; i < config.profiles_size(); ++i) {
     const farside::v1::SettingsProfile& p = config.profiles(i);
     const std::string path = absl::StrCat("scanner.profiles[", i, "]");
@@ -78,6 +81,12 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
     prof.thresholds = rules::ThresholdsFromConfig(p.actions());
     std::vector<std::string> unknown;
     prof.off = s->rules_->Mask({p.disabled_symbols().begin(), p.disabled_symbols().end()}, &unknown);
+    for (const auto& d : s->rules_->lists()) {
+      auto it = std::find(unknown.begin(), unknown.end(), d.list.name());
+      if (it == unknown.end()) continue;
+      prof.lists_off.insert(d.list.name());
+      unknown.erase(it);
+    }
     if (!unknown.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ".disabled_symbols: no rule is named '", unknown[0], "'"));
@@ -172,6 +181,21 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     sym->set_score(0);
     sym->set_group("mime");
     sym->set_description("The message's MIME structure is unusual or broken (see docs/mime.md)");
+  }
+
+  // Lists (IP, domain, e-mail, header, regex files): symbols meta rules can read too.
+  for (const rules::ListSet::Hit& h : lists_->Run(msg, env)) {
+    if (profile != nullptr && profile->lists_off.count(h.symbol)) continue;
+    auto* sym = result.add_symbols();
+    sym->set_name(h.symbol);
+    sym->set_score(h.score);
+    sym->set_group(h.group);
+    sym->set_description(h.description);
+    sym->add_options(h.option);
+    if (h.force_action.has_value() && (!forced.has_value() || *h.force_action > *forced)) {
+      forced = h.force_action;
+      result.set_forced_by(h.symbol);
+    }
   }
 
   // The rule set, which may read what the checks above found (meta rules).

@@ -4,6 +4,7 @@
 #define FARSIDE_SERVICES_SCANNER_SCANNER_H_
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -43,10 +44,12 @@ class Scanner {
     farside::v1::ActionThresholds thresholds;
     std::vector<char> off;                 // rules switched off (RuleSet::Mask)
     std::map<std::string, double> scores;  // symbol -> score in this profile
+    std::set<std::string> lists_off;       // list symbols switched off
   };
   std::map<std::string, Profile> profiles_;
   farside::v1::SmtpReply reject_reply_, soft_reject_reply_, greylist_reply_;
   std::unique_ptr<rules::RuleSet> rules_;
+  std::unique_ptr<rules::ListSet> lists_;
 
   prometheus::Family<prometheus::Counter>* scans_;
   prometheus::Family<prometheus::Counter>* symbol_hits_;

@@ -221,5 +221,33 @@ TEST_F(ScannerTest, ProfileMistakesAreErrorsWithAPath) {
   EXPECT_EQ(s.status().message(), "scanner.profiles[0].disabled_symbols: no rule is named 'NOPE'");
 }
 
+TEST_F(ScannerTest, ListsFromRuleFilesScoreAndFeedMetaRules) {
+  const std::string dir = ::testing::TempDir() + "/list_rules";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/senders.txt") << "# partners\n@partner.test\n";
+  std::ofstream(dir + "/nets.txt") << "203.0.113.0/24\n";
+  std::ofstream(dir + "/r.yaml")
+      << "lists:\n"
+         "  - {name: FROM_PARTNER, type: email, file: senders.txt, score: -3,\n"
+         "     description: 'A partner we trust'}\n"
+         "  - {name: CLIENT_BAD_NET, type: ip, file: nets.txt, score: 2}\n"
+         "rules:\n"
+         "  - {name: BAD_NET_NOT_PARTNER, meta: 'CLIENT_BAD_NET && !FROM_PARTNER', score: 4}\n";
+  Make("scanner:\n  rules: {dirs: ['" + dir + "']}\n");
+  farside::v1::ScanRequest req;
+  req.set_message("From: a@partner.test\nSubject: hi\n\nbody\n");
+  req.mutable_envelope()->set_client_ip("203.0.113.5");
+  auto r = scanner_->Scan(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_DOUBLE_EQ(r->score(), -1);  // 2 - 3, and the meta stays quiet
+  req.set_message("From: a@elsewhere.test\nSubject: hi\n\nbody\n");
+  r = scanner_->Scan(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_DOUBLE_EQ(r->score(), 6);
+  ASSERT_GE(r->symbols_size(), 2);
+  EXPECT_EQ(r->symbols(0).name(), "BAD_NET_NOT_PARTNER");
+  EXPECT_EQ(r->symbols(1).options(0), "203.0.113.5");
+}
+
 }  // namespace
 }  // namespace farside::scanner
