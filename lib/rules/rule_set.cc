@@ -123,10 +123,28 @@ absl::Status ParseCheck(absl::string_view text, CompiledRule* c) {
       {"has_qp_part", Check::kHasQp},
       {"base64_text", Check::kBase64Text},
       {"from_envelope_domain_differs", Check::kFromEnvelopeDomainDiffers},
+      {"from_name_other_domain", Check::kFromNameOtherDomain},
+      {"reply_to_domain_differs", Check::kReplyToDomainDiffers},
+      {"anchor_domain_mismatch", Check::kAnchorDomainMismatch},
+      {"image_only", Check::kImageOnly},
+      {"encrypted_archive", Check::kEncryptedArchive},
+      {"executable_content", Check::kExecutableContent},
+      {"charset_mismatch", Check::kCharsetMismatch},
   };
   for (const auto& [name, check] : kPlain) {
     if (text == name) {
       c->check = check;
+      return absl::OkStatus();
+    }
+  }
+  for (const auto& [prefix, check] : {std::pair{"url_domains_over(", Check::kUrlDomainsOver},
+                                      std::pair{"html_text_under(", Check::kHtmlTextUnder}}) {
+    absl::string_view t = text;
+    double n;
+    if (absl::ConsumePrefix(&t, prefix) && absl::ConsumeSuffix(&t, ")") &&
+        absl::SimpleAtod(absl::StripAsciiWhitespace(t), &n) && n >= 0) {
+      c->check = check;
+      c->check_min = n;
       return absl::OkStatus();
     }
   }
@@ -224,6 +242,107 @@ std::optional<std::string> RunCheck(const CompiledRule& r, const mime::Message& 
       if (r.check_max.has_value() && diff >= *r.check_max * 3600) return std::nullopt;
       return absl::StrCat(static_cast<int64_t>(diff / 3600), " h");
     }
+    case Check::kFromNameOtherDomain: {
+      // The display name shows a domain ("PayPal.com Support") that is not the address's.
+      const mime::HeaderField* from = msg.headers().Find("From");
+      if (from == nullptr) return std::nullopt;
+      for (const mime::Address& a : mime::ParseAddressList(from->raw)) {
+        if (a.domain.empty() || a.display_name.empty()) continue;
+        const std::string own = mime::RegisteredDomain(absl::AsciiStrToLower(a.domain));
+        for (absl::string_view word : absl::StrSplit(a.display_name, absl::ByAnyChar(" \t<>()\"',;:@"),
+                                                     absl::SkipEmpty())) {
+          std::string w = absl::AsciiStrToLower(absl::StripSuffix(word, "."));
+          if (w.find('.') == std::string::npos) continue;
+          const std::string shown = mime::RegisteredDomain(w);
+          if (!shown.empty() && !own.empty() && shown != own) return absl::StrCat(shown, " vs ", own);
+        }
+      }
+      return std::nullopt;
+    }
+    case Check::kReplyToDomainDiffers: {
+      auto domain_of = [&](const char* field) -> std::string {
+        const mime::HeaderField* f = msg.headers().Find(field);
+        if (f == nullptr) return "";
+        std::vector<mime::Address> a = mime::ParseAddressList(f->raw);
+        return a.empty() || a[0].domain.empty()
+                   ? ""
+                   : mime::RegisteredDomain(absl::AsciiStrToLower(a[0].domain));
+      };
+      const std::string from = domain_of("From"), reply = domain_of("Reply-To");
+      if (from.empty() || reply.empty() || from == reply) return std::nullopt;
+      return absl::StrCat(reply, " vs ", from);
+    }
+    case Check::kAnchorDomainMismatch:
+      // A link whose text shows one domain ("www.mybank.com") and whose target is another.
+      for (const mime::Url& u : msg.Links().urls) {
+        if (u.source != mime::Url::Source::kHtmlLink || u.domain.empty()) continue;
+        const std::string lower = absl::AsciiStrToLower(u.anchor_text);
+        absl::string_view view = absl::StripAsciiWhitespace(lower);
+        absl::ConsumePrefix(&view, "https://") || absl::ConsumePrefix(&view, "http://");
+        if (view.find(' ') != absl::string_view::npos || view.find('.') == absl::string_view::npos) continue;
+        const std::string shown(view.substr(0, view.find_first_of("/?#:")));
+        const std::string d = mime::RegisteredDomain(shown);
+        if (!d.empty() && d != u.domain) return absl::StrCat(d, " -> ", u.domain);
+      }
+      return std::nullopt;
+    case Check::kUrlDomainsOver: {
+      std::set<std::string> domains;
+      for (const mime::Url& u : msg.Links().urls) {
+        if (!u.domain.empty()) domains.insert(u.domain);
+      }
+      if (static_cast<double>(domains.size()) > *r.check_min) return absl::StrCat(domains.size(), " domains");
+      return std::nullopt;
+    }
+    case Check::kImageOnly:
+    case Check::kHtmlTextUnder: {
+      // Text only as HTML, with little visible text (image_only: under 200 characters and
+      // at least one image).
+      size_t visible = 0, images = 0;
+      bool html = false, plain = false;
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
+        if (!p.is_html()) {
+          plain = true;
+          continue;
+        }
+        html = true;
+        const mime::HtmlContent& h = p.Html();
+        for (char ch : h.text) visible += !absl::ascii_isspace(static_cast<unsigned char>(ch));
+        images += h.images.size();
+      }
+      if (!html || plain) return std::nullopt;
+      if (r.check == Check::kImageOnly) {
+        if (images > 0 && visible < 200) return absl::StrCat(images, " images, ", visible, " characters");
+        return std::nullopt;
+      }
+      if (static_cast<double>(visible) < *r.check_min) return absl::StrCat(visible, " characters");
+      return std::nullopt;
+    }
+    case Check::kEncryptedArchive:
+      for (const mime::Part& p : msg.parts()) {
+        for (const mime::ArchiveEntry& e : p.archive.entries) {
+          if (e.encrypted) return e.name;
+        }
+      }
+      return std::nullopt;
+    case Check::kExecutableContent:
+      for (const mime::Part& p : msg.parts()) {
+        const std::string& t = p.detected_type;
+        if (t == "application/x-dosexec" || t == "application/x-executable" ||
+            t == "application/java-vm" || t == "application/x-ms-shortcut") {
+          return p.filename.has_value() && !p.filename->empty() ? *p.filename : t;
+        }
+      }
+      return std::nullopt;
+    case Check::kCharsetMismatch:
+      // The declared charset could not be right: the text had to be read with another.
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || !p.is_text() || p.charset.empty() || p.text_charset.empty()) continue;
+        if (absl::AsciiStrToLower(p.charset) != absl::AsciiStrToLower(p.text_charset)) {
+          return absl::StrCat(p.charset, " read as ", p.text_charset);
+        }
+      }
+      return std::nullopt;
     case Check::kNone: break;
   }
   return std::nullopt;

@@ -25,7 +25,9 @@ namespace farside::rules {
 struct CompiledRule {
   enum class Kind { kHeader, kBody, kRawBody, kUri, kFilename, kFull, kMeta, kCheck };
   enum class Check { kNone, kHasHtml, kHtmlOnly, kHasAttachment, kHasBase64, kHasQp,
-                     kBase64Text, kFromEnvelopeDomainDiffers, kDateShift };
+                     kBase64Text, kFromEnvelopeDomainDiffers, kDateShift, kFromNameOtherDomain,
+                     kReplyToDomainDiffers, kAnchorDomainMismatch, kUrlDomainsOver, kImageOnly,
+                     kHtmlTextUnder, kEncryptedArchive, kExecutableContent, kCharsetMismatch };
   std::string name, description, group, file;
   double score = 0;
   Kind kind = Kind::kBody;
@@ -39,7 +41,7 @@ struct CompiledRule {
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;
   Check check = Check::kNone;
-  std::optional<double> check_min, check_max;  // date_shift bounds, hours
+  std::optional<double> check_min, check_max;  // date_shift bounds (hours); N of other checks
 };
 
 // Whether regex rules get a Vectorscan prefilter, and where compiled ones are kept (see
