@@ -130,6 +130,7 @@ absl::Status ParseCheck(absl::string_view text, CompiledRule* c) {
       {"encrypted_archive", Check::kEncryptedArchive},
       {"executable_content", Check::kExecutableContent},
       {"charset_mismatch", Check::kCharsetMismatch},
+      {"subject_all_caps", Check::kSubjectAllCaps},
   };
   for (const auto& [name, check] : kPlain) {
     if (text == name) {
@@ -137,33 +138,52 @@ absl::Status ParseCheck(absl::string_view text, CompiledRule* c) {
       return absl::OkStatus();
     }
   }
-  for (const auto& [prefix, check] : {std::pair{"url_domains_over(", Check::kUrlDomainsOver},
-                                      std::pair{"html_text_under(", Check::kHtmlTextUnder}}) {
-    absl::string_view t = text;
-    double n;
-    if (absl::ConsumePrefix(&t, prefix) && absl::ConsumeSuffix(&t, ")") &&
-        absl::SimpleAtod(absl::StripAsciiWhitespace(t), &n) && n >= 0) {
-      c->check = check;
-      c->check_min = n;
-      return absl::OkStatus();
-    }
-  }
-  if (absl::ConsumePrefix(&text, "date_shift(") && absl::ConsumeSuffix(&text, ")")) {
-    std::vector<std::string> args = absl::StrSplit(text, ',');
-    if (args.size() == 2) {
+  // name(ARGS): numbers (or "undef" for an open bound), a leading text argument for some.
+  struct WithArgs {
+    const char* name;
+    Check check;
+    bool text_arg;    // the first argument is text
+    int min_numbers;  // numeric arguments after it
+    int max_numbers;
+  };
+  static const WithArgs kWithArgs[] = {
+      {"date_shift", Check::kDateShift, false, 2, 2},
+      {"url_domains_over", Check::kUrlDomainsOver, false, 1, 1},
+      {"html_text_under", Check::kHtmlTextUnder, false, 1, 1},
+      {"html_image_text", Check::kHtmlImageText, false, 2, 2},
+      {"body_length_under", Check::kBodyLengthUnder, false, 1, 1},
+      {"image_count", Check::kImageCount, true, 1, 2},
+      {"header_count", Check::kHeaderCount, true, 2, 2},
+      {"uppercase_percent", Check::kUppercasePercent, false, 2, 2},
+  };
+  size_t open = text.find('(');
+  if (open != absl::string_view::npos && absl::EndsWith(text, ")")) {
+    absl::string_view name = text.substr(0, open);
+    std::vector<std::string> args =
+        absl::StrSplit(text.substr(open + 1, text.size() - open - 2), ',');
+    for (std::string& a : args) a = std::string(absl::StripAsciiWhitespace(a));
+    for (const WithArgs& w : kWithArgs) {
+      if (name != w.name) continue;
+      size_t at = 0;
+      if (w.text_arg) {
+        if (args.empty() || args[0].empty()) break;
+        c->check_arg = args[at++];
+      }
+      const int numbers = static_cast<int>(args.size() - at);
+      if (numbers < w.min_numbers || numbers > w.max_numbers) break;
       std::optional<double>* bounds[] = {&c->check_min, &c->check_max};
       bool ok = true;
-      for (int i = 0; i < 2; ++i) {
-        std::string a(absl::StripAsciiWhitespace(args[i]));
+      for (int k = 0; k < numbers; ++k, ++at) {
         double v;
-        if (a == "undef") continue;
-        if (!absl::SimpleAtod(a, &v)) ok = false;
-        *bounds[i] = v;
+        if (args[at] == "undef") continue;
+        if (!absl::SimpleAtod(args[at], &v)) ok = false;
+        *bounds[k] = v;
       }
-      if (ok) {
-        c->check = Check::kDateShift;
-        return absl::OkStatus();
-      }
+      if (!ok) break;
+      // One-bound checks need their number.
+      if (w.max_numbers == 1 && !c->check_min.has_value()) break;
+      c->check = w.check;
+      return absl::OkStatus();
     }
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown check '", written, "'"));
@@ -343,6 +363,73 @@ std::optional<std::string> RunCheck(const CompiledRule& r, const mime::Message& 
         }
       }
       return std::nullopt;
+    case Check::kHtmlImageText: {
+      // An HTML part with images and between MIN and MAX characters of visible text.
+      size_t visible = 0, images = 0;
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || !p.is_html() || p.is_attachment()) continue;
+        const mime::HtmlContent& h = p.Html();
+        for (char ch : h.text) visible += !absl::ascii_isspace(static_cast<unsigned char>(ch));
+        images += h.images.size();
+      }
+      const double v = static_cast<double>(visible);
+      if (images == 0 || (r.check_min && v < *r.check_min) || (r.check_max && v >= *r.check_max)) {
+        return std::nullopt;
+      }
+      return absl::StrCat(images, " images, ", visible, " characters");
+    }
+    case Check::kBodyLengthUnder:
+    case Check::kUppercasePercent: {
+      size_t length = 0, upper = 0, letters = 0;
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
+        absl::string_view t = p.is_html() ? absl::string_view(p.Html().text) : absl::string_view(p.text);
+        length += t.size();
+        for (char ch : t) {
+          upper += absl::ascii_isupper(static_cast<unsigned char>(ch));
+          letters += absl::ascii_isalpha(static_cast<unsigned char>(ch));
+        }
+      }
+      if (r.check == Check::kBodyLengthUnder) {
+        if (static_cast<double>(length) < *r.check_min) return absl::StrCat(length, " characters");
+        return std::nullopt;
+      }
+      // Share of capitals among the letters, in (MIN, MAX], for texts long enough to judge.
+      if (letters < 200) return std::nullopt;
+      const double pct = 100.0 * static_cast<double>(upper) / static_cast<double>(letters);
+      if ((r.check_min && pct <= *r.check_min) || (r.check_max && pct > *r.check_max)) return std::nullopt;
+      return absl::StrCat(static_cast<int>(pct), "% capitals");
+    }
+    case Check::kImageCount: {
+      // Image parts of a type ("all", "gif", "png", "jpeg") numbering in [MIN, MAX].
+      size_t n = 0;
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || p.content_type.rfind("image/", 0) != 0) continue;
+        const std::string sub = p.content_type.substr(6);
+        if (r.check_arg == "all" || sub == r.check_arg || (r.check_arg == "jpeg" && sub == "jpg")) ++n;
+      }
+      const double v = static_cast<double>(n);
+      if ((r.check_min && v < *r.check_min) || (r.check_max && v > *r.check_max)) return std::nullopt;
+      return absl::StrCat(n, " ", r.check_arg, " images");
+    }
+    case Check::kHeaderCount: {
+      const double n = static_cast<double>(msg.headers().FindAll(r.check_arg).size());
+      if ((r.check_min && n < *r.check_min) || (r.check_max && n > *r.check_max)) return std::nullopt;
+      return absl::StrCat(static_cast<int>(n), " ", r.check_arg, " fields");
+    }
+    case Check::kSubjectAllCaps: {
+      // At least two words and ten letters, none of them small.
+      const mime::HeaderField* f = msg.headers().Find("Subject");
+      if (f == nullptr) return std::nullopt;
+      size_t letters = 0;
+      bool lower = false;
+      for (char ch : f->value) {
+        letters += absl::ascii_isalpha(static_cast<unsigned char>(ch));
+        lower |= absl::ascii_islower(static_cast<unsigned char>(ch));
+      }
+      if (lower || letters < 10 || f->value.find(' ') == std::string::npos) return std::nullopt;
+      return "";
+    }
     case Check::kNone: break;
   }
   return std::nullopt;

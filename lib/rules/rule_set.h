@@ -27,7 +27,9 @@ struct CompiledRule {
   enum class Check { kNone, kHasHtml, kHtmlOnly, kHasAttachment, kHasBase64, kHasQp,
                      kBase64Text, kFromEnvelopeDomainDiffers, kDateShift, kFromNameOtherDomain,
                      kReplyToDomainDiffers, kAnchorDomainMismatch, kUrlDomainsOver, kImageOnly,
-                     kHtmlTextUnder, kEncryptedArchive, kExecutableContent, kCharsetMismatch };
+                     kHtmlTextUnder, kEncryptedArchive, kExecutableContent, kCharsetMismatch,
+                     kHtmlImageText, kBodyLengthUnder, kImageCount, kHeaderCount,
+                     kSubjectAllCaps, kUppercasePercent };
   std::string name, description, group, file;
   double score = 0;
   Kind kind = Kind::kBody;
@@ -41,7 +43,8 @@ struct CompiledRule {
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;
   Check check = Check::kNone;
-  std::optional<double> check_min, check_max;  // date_shift bounds (hours); N of other checks
+  std::optional<double> check_min, check_max;  // numeric arguments; unset: "undef" (open)
+  std::string check_arg;                       // a text argument (image type, header name)
 };
 
 // Whether regex rules get a Vectorscan prefilter, and where compiled ones are kept (see

@@ -109,9 +109,18 @@ std::string NativeCheck(absl::string_view call) {
   for (const auto& [sa, native] : kMap) {
     if (c == sa) return native;
   }
-  if (absl::StartsWith(c, "check_for_shifted_date(")) {
-    return "date_shift(" + c.substr(std::strlen("check_for_shifted_date("));
+  static const std::pair<const char*, const char*> kRenamed[] = {
+      {"check_for_shifted_date(", "date_shift("},
+      {"html_image_only(", "html_image_text("},
+      {"check_body_length(", "body_length_under("},
+      {"image_count(", "image_count("},
+      {"check_header_count_range(", "header_count("},
+      {"check_for_uppercase(", "uppercase_percent("},
+  };
+  for (const auto& [sa, native] : kRenamed) {
+    if (absl::StartsWith(c, sa)) return native + c.substr(std::strlen(sa));
   }
+  if (c == "subject_is_all_caps()") return "subject_all_caps";
   return "";
 }
 

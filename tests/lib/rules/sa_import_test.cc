@@ -176,6 +176,29 @@ mimeheader GIF_NAME        Content-Type =~ /name="[a-z]{3,}\.gif"/
             "DATE_IN_PAST_96_XX ");
 }
 
+TEST(SaImport, CountingEvalsMapToBuiltInChecks) {
+  SaImport imp = Import(R"(
+body    __GIF_ATTACH_1     eval:image_count('gif','1','1')
+body    __PNG_ATTACH_2P    eval:image_count('png','2')
+header  HEADER_COUNT_SUBJECT  eval:check_header_count_range('Subject','2','999')
+body    __BODY_LT_128      eval:check_body_length('128')
+header  SUBJ_ALL_CAPS      eval:subject_is_all_caps()
+body    HTML_IMAGE_ONLY_04 eval:html_image_only('0000','0400')
+body    __UPPERCASE_75_100 eval:check_for_uppercase('75', '100')
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  auto msg = mime::Message::Parse(
+      "Subject: FREE MONEY NOW\nSubject: again\nContent-Type: multipart/mixed; boundary=b\n\n"
+      "--b\nContent-Type: text/html\n\n<img src=x.gif>SHORT\n"
+      "--b\nContent-Type: image/gif\n\nGIF89a\n--b--\n",
+      mime::Message::DefaultLimits());
+  std::string hits;
+  for (const auto& h : (*rs)->Run(msg, [](const std::string&) { return 0.0; })) hits += h.rule->name + " ";
+  EXPECT_EQ(hits, "__GIF_ATTACH_1 HEADER_COUNT_SUBJECT __BODY_LT_128 SUBJ_ALL_CAPS HTML_IMAGE_ONLY_04 ");
+}
+
 TEST(SaImport, ImportedRulesRunThroughTheRuleSet) {
   SaImport imp = Import(R"(
 body   __SUB_A  /cheap/i
