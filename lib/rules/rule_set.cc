@@ -138,6 +138,49 @@ absl::Status ParseCheck(absl::string_view text, CompiledRule* c) {
       return absl::OkStatus();
     }
   }
+  // The freemail checks take text: a field name and a regex (which may hold commas).
+  {
+    absl::string_view t = text;
+    if (t == "freemail_from") {
+      c->check = Check::kFreemailFrom;
+      return absl::OkStatus();
+    }
+    if (t == "freemail_replyto") {
+      c->check = Check::kFreemailReplyTo;
+      c->check_arg = "replyto";
+      return absl::OkStatus();
+    }
+    std::string regex;
+    bool known = false;
+    if (absl::ConsumePrefix(&t, "freemail_from(") && absl::ConsumeSuffix(&t, ")")) {
+      c->check = Check::kFreemailFrom;
+      regex = std::string(t);
+      known = true;
+    } else if (absl::ConsumePrefix(&t, "freemail_header(") && absl::ConsumeSuffix(&t, ")")) {
+      c->check = Check::kFreemailHeader;
+      size_t comma = t.find(',');
+      c->check_arg = std::string(absl::StripAsciiWhitespace(t.substr(0, comma)));
+      if (comma != absl::string_view::npos) regex = std::string(absl::StripAsciiWhitespace(t.substr(comma + 1)));
+      if (absl::EndsWith(c->check_arg, ":addr")) c->check_arg.resize(c->check_arg.size() - 5);
+      known = !c->check_arg.empty();
+    } else if (absl::ConsumePrefix(&t, "freemail_replyto(") && absl::ConsumeSuffix(&t, ")")) {
+      c->check = Check::kFreemailReplyTo;
+      c->check_arg = std::string(absl::StripAsciiWhitespace(t));
+      known = c->check_arg == "replyto" || c->check_arg == "reply";
+    }
+    if (known) {
+      if (!regex.empty()) {
+        absl::StatusOr<Regex> re = Regex::Compile(regex, "i");
+        if (!re.ok()) return re.status();
+        c->regex = std::move(*re);
+      }
+      return absl::OkStatus();
+    }
+    if (c->check == Check::kFreemailFrom || c->check == Check::kFreemailHeader ||
+        c->check == Check::kFreemailReplyTo) {
+      c->check = Check::kNone;
+    }
+  }
   // name(ARGS): numbers (or "undef" for an open bound), a leading text argument for some.
   struct WithArgs {
     const char* name;
@@ -190,7 +233,24 @@ absl::Status ParseCheck(absl::string_view text, CompiledRule* c) {
 }
 
 // Runs a built-in check; the option says what it found.
-std::optional<std::string> RunCheck(const CompiledRule& r, const mime::Message& msg) {
+// The addresses of a field (EnvelopeFrom is the pseudo-header), lower case.
+std::vector<std::string> AddressesOf(const mime::Message& msg, absl::string_view field) {
+  std::vector<std::string> out;
+  if (field == "EnvelopeFrom") {
+    std::optional<std::string> env = PseudoHeader(msg, "EnvelopeFrom");
+    if (env.has_value() && !env->empty()) out.push_back(absl::AsciiStrToLower(*env));
+    return out;
+  }
+  for (const mime::HeaderField* f : msg.headers().FindAll(field)) {
+    for (const mime::Address& a : mime::ParseAddressList(f->raw)) {
+      if (!a.domain.empty()) out.push_back(absl::AsciiStrToLower(a.addr_spec()));
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> RunCheck(const CompiledRule& r, const mime::Message& msg,
+                                    const FreemailDomains& freemail) {
   using Check = CompiledRule::Check;
   auto leaves = [&](auto pred) {
     for (const mime::Part& p : msg.parts()) {
@@ -430,6 +490,49 @@ std::optional<std::string> RunCheck(const CompiledRule& r, const mime::Message& 
       if (lower || letters < 10 || f->value.find(' ') == std::string::npos) return std::nullopt;
       return "";
     }
+    case Check::kFreemailFrom:
+    case Check::kFreemailHeader: {
+      // A sender address (From and the envelope sender), or an address in FIELD, at a free
+      // mail provider and, when a regex is given, matching it.
+      std::vector<std::string> addresses;
+      if (r.check == Check::kFreemailFrom) {
+        addresses = AddressesOf(msg, "From");
+        for (std::string& a : AddressesOf(msg, "EnvelopeFrom")) addresses.push_back(std::move(a));
+      } else {
+        addresses = AddressesOf(msg, r.check_arg);
+      }
+      for (const std::string& a : addresses) {
+        if (!freemail.Contains(a)) continue;
+        if (r.regex.has_value() && !r.regex->Find(a, 100000)) continue;
+        return a;
+      }
+      return std::nullopt;
+    }
+    case Check::kFreemailReplyTo: {
+      // Replies go to a free mail address other than the sender's.
+      const std::vector<std::string> from = AddressesOf(msg, "From");
+      const std::vector<std::string> reply = AddressesOf(msg, "Reply-To");
+      auto any_free = [&](const std::vector<std::string>& v) {
+        return std::any_of(v.begin(), v.end(), [&](const std::string& a) { return freemail.Contains(a); });
+      };
+      const bool from_free = any_free(from), reply_free = any_free(reply);
+      bool from_in_reply = false;
+      for (const std::string& f : from) from_in_reply |= std::find(reply.begin(), reply.end(), f) != reply.end();
+      if (from_free && reply_free && !from_in_reply) return absl::StrCat(from.empty() ? "" : from[0], " -> ", reply[0]);
+      if (r.check_arg == "replyto" ? !reply_free : ((!reply.empty() && !reply_free) || !from_free)) {
+        return std::nullopt;
+      }
+      // A free mail address in the text that is not where replies go.
+      const std::vector<std::string>& targets = r.check_arg == "replyto" || reply_free ? reply : from;
+      for (const mime::EmailAddress& e : msg.Links().emails) {
+        const std::string body = absl::AsciiStrToLower(e.address);
+        if (!freemail.Contains(body)) continue;
+        for (const std::string& t : targets) {
+          if (t != body) return absl::StrCat(t, ", ", body);
+        }
+      }
+      return std::nullopt;
+    }
     case Check::kNone: break;
   }
   return std::nullopt;
@@ -517,6 +620,19 @@ std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_v
   return std::nullopt;
 }
 
+bool FreemailDomains::Contains(absl::string_view address) const {
+  size_t at = address.rfind('@');
+  if (at == absl::string_view::npos || at == 0) return false;
+  // Role and list addresses are not people's free mail accounts.
+  static const Regex* const kRoles = new Regex(*Regex::Compile(
+      "^(?:abuse|support|sales|info|helpdesk|contact|kontakt|(?:post|host|domain)master|"
+      "undisclosed.*|request-[a-f0-9]{16}|bounced?-|.+=.+=.+)@",
+      "i"));
+  if (kRoles->Find(address, 100000)) return false;
+  if (exact.count(std::string(address.substr(at + 1)))) return true;
+  return wildcard.has_value() && wildcard->Find(address, 100000).has_value();
+}
+
 absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromSources(const std::vector<Source>& sources,
                                                               uint32_t match_limit) {
   std::vector<File> files;
@@ -537,6 +653,8 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
   set->match_limit_ = match_limit;
   std::vector<CompiledRule> all;
   std::map<std::string, std::pair<size_t, bool>> defined;  // name -> (index in all, imported)
+  std::vector<std::string> wildcards;  // freemail domains with '*'
+
   for (const File& file : files) {
     for (const auto& r : file.rules.rules()) {
       if (!r.enabled()) continue;
@@ -559,6 +677,14 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
       all.push_back(std::move(*c));
     }
     for (const auto& g : file.rules.groups()) set->groups_[g.name()] = g;
+    for (const std::string& d : file.rules.freemail_domains()) {
+      const std::string lower = absl::AsciiStrToLower(d);
+      if (lower.find('*') == std::string::npos) {
+        set->freemail_.exact.insert(lower);
+      } else {
+        wildcards.push_back(lower);
+      }
+    }
     for (const auto& l : file.rules.lists()) {
       if (defined.count(l.name())) {
         return RuleError(file.name, l.name(), "a list and a rule have the same name");
@@ -566,6 +692,26 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
       set->lists_.push_back(
           {l, std::filesystem::path(file.name).parent_path().string(), file.name});
     }
+  }
+  if (!wildcards.empty()) {
+    std::string re = "@(?:";
+    for (size_t i = 0; i < wildcards.size(); ++i) {
+      if (i > 0) re += "|";
+      for (char ch : wildcards[i]) {
+        if (ch == '*') {
+          re += "[^.]*";
+        } else if (absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '-') {
+          re.push_back(ch);
+        } else {
+          re += "\\";
+          re.push_back(ch);
+        }
+      }
+    }
+    re += ")$";
+    absl::StatusOr<Regex> w = Regex::Compile(re, "i");
+    if (!w.ok()) return absl::InvalidArgumentError(absl::StrCat("freemail_domains: ", w.status().message()));
+    set->freemail_.wildcard = std::move(*w);
   }
   std::vector<CompiledRule> plain, metas;
   for (CompiledRule& c : all) (c.kind == Kind::kMeta ? metas : plain).push_back(std::move(c));
@@ -889,7 +1035,7 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
         if (possible) option = find(r, msg.raw());
         break;
       case Kind::kCheck:
-        option = RunCheck(r, msg);
+        option = RunCheck(r, msg, freemail_);
         break;
       case Kind::kMeta: {
         slots.resize(r.meta_slots.size());

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,8 @@ struct CompiledRule {
                      kReplyToDomainDiffers, kAnchorDomainMismatch, kUrlDomainsOver, kImageOnly,
                      kHtmlTextUnder, kEncryptedArchive, kExecutableContent, kCharsetMismatch,
                      kHtmlImageText, kBodyLengthUnder, kImageCount, kHeaderCount,
-                     kSubjectAllCaps, kUppercasePercent };
+                     kSubjectAllCaps, kUppercasePercent, kFreemailFrom, kFreemailHeader,
+                     kFreemailReplyTo };
   std::string name, description, group, file;
   double score = 0;
   Kind kind = Kind::kBody;
@@ -52,6 +54,15 @@ struct CompiledRule {
 struct PrefilterOptions {
   bool enabled = true;
   std::string cache_dir;
+};
+
+// The free mail providers the rule files name (RuleFile.freemail_domains).
+struct FreemailDomains {
+  std::set<std::string> exact;
+  std::optional<Regex> wildcard;  // "@(?:aol\.[^.]*|...)$" over the address
+  // Whether `address` (lower case) is at a free mail provider; role addresses (postmaster,
+  // abuse, bounces, ...) never count.
+  bool Contains(absl::string_view address) const;
 };
 
 class RuleSet {
@@ -127,6 +138,7 @@ class RuleSet {
   std::vector<CompiledRule> rules_;  // regex rules first, then meta rules in dependency order
   std::vector<Filter> filters_;
   std::vector<ListSet::Declared> lists_;
+  FreemailDomains freemail_;
   std::vector<std::string> external_;  // symbols meta rules read that no rule here makes
   std::map<std::string, farside::v1::RuleGroup> groups_;
   uint32_t match_limit_ = 100000;

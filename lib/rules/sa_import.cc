@@ -121,6 +121,15 @@ std::string NativeCheck(absl::string_view call) {
     if (absl::StartsWith(c, sa)) return native + c.substr(std::strlen(sa));
   }
   if (c == "subject_is_all_caps()") return "subject_all_caps";
+  // FreeMail: the arguments are text (a field, a regex), kept as written but for quotes.
+  for (const auto& [sa, native] : {std::pair{"check_freemail_from(", "freemail_from("},
+                                   std::pair{"check_freemail_header(", "freemail_header("},
+                                   std::pair{"check_freemail_replyto(", "freemail_replyto("}}) {
+    if (!absl::StartsWith(c, sa)) continue;
+    std::string args = c.substr(std::strlen(sa));
+    if (args == ")") return std::string(native).substr(0, std::strlen(native) - 1);
+    return native + args;
+  }
   return "";
 }
 
@@ -278,6 +287,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   // between two adjacent tags and after each tag (a quantifier, say).
   std::map<std::string, std::string> tags, pre_tags, inter_tags, post_tags;
   std::set<std::string> replace_rules;
+  std::vector<std::string> out_freemail;
   for (const RuleSet::Source& src : cf_files) {
     std::vector<bool> active;  // one entry per open if/ifplugin
     for (absl::string_view raw_line : absl::StrSplit(src.text, '\n')) {
@@ -326,6 +336,13 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       }
       if (dir == "describe") {
         descriptions[name] = rest;
+        continue;
+      }
+      if (dir == "freemail_domains") {
+        out_freemail.push_back(name);
+        for (absl::string_view d : absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+          out_freemail.emplace_back(d);
+        }
         continue;
       }
       if (dir == "replace_tag") {
@@ -384,6 +401,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   }
 
   SaImport out;
+  for (const std::string& d : out_freemail) out.rules.add_freemail_domains(d);
   // Compile each candidate on its own, so one bad pattern costs one rule; patterns with raw
   // 8-bit bytes that are not UTF-8 get a second try in byte mode.
   std::vector<RuleSet::File> files(1);
@@ -441,7 +459,8 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   for (const char* native : kNativeSymbols) have.insert(native);
   for (bool changed = true; changed;) {
     changed = false;
-    farside::v1::RuleFile kept;
+    farside::v1::RuleFile kept = out.rules;  // the freemail domains and the rest stay
+    kept.clear_rules();
     for (const auto& r : out.rules.rules()) {
       std::string missing;
       if (!r.meta().empty()) {

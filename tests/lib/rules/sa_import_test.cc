@@ -199,6 +199,29 @@ body    __UPPERCASE_75_100 eval:check_for_uppercase('75', '100')
   EXPECT_EQ(hits, "__GIF_ATTACH_1 HEADER_COUNT_SUBJECT __BODY_LT_128 SUBJ_ALL_CAPS HTML_IMAGE_ONLY_04 ");
 }
 
+TEST(SaImport, FreeMailChecksUseTheFreemailDomains) {
+  SaImport imp = Import(R"(
+freemail_domains  mail.example  aol.*  *.free.hr
+header  FREEMAIL_FROM               eval:check_freemail_from()
+header  FREEMAIL_REPLYTO_END_DIGIT  eval:check_freemail_header('Reply-To', '\d@')
+header  __freemail_replyto          eval:check_freemail_replyto('replyto')
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  EXPECT_EQ(imp.rules.freemail_domains_size(), 3);
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  auto hits = [&](const std::string& m) {
+    auto msg = mime::Message::Parse(m, mime::Message::DefaultLimits());
+    std::string out;
+    for (const auto& h : (*rs)->Run(msg, [](const std::string&) { return 0.0; })) out += h.rule->name + " ";
+    return out;
+  };
+  EXPECT_EQ(hits("From: a@aol.de\nReply-To: win2024@x.free.hr\n\nhi\n"),
+            "FREEMAIL_FROM FREEMAIL_REPLYTO_END_DIGIT __freemail_replyto ");
+  EXPECT_EQ(hits("From: postmaster@mail.example\n\nhi\n"), "") << "role addresses do not count";
+  EXPECT_EQ(hits("From: a@company.example\nReply-To: a@company.example\n\nhi\n"), "");
+}
+
 TEST(SaImport, ImportedRulesRunThroughTheRuleSet) {
   SaImport imp = Import(R"(
 body   __SUB_A  /cheap/i
