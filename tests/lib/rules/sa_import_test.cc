@@ -18,6 +18,14 @@ const farside::v1::Rule* Find(const SaImport& imp, const std::string& name) {
   return nullptr;
 }
 
+// The names of the imported rules that hit message `m`, each followed by a space.
+std::string HitNames(const RuleSet& rs, const std::string& m) {
+  auto msg = mime::Message::Parse(m, mime::Message::DefaultLimits());
+  std::string out;
+  for (const auto& h : rs.Run(msg, [](const std::string&) { return 0.0; })) out += h.rule->name + " ";
+  return out;
+}
+
 TEST(SaImport, RuleKindsScoresDescriptionsAndLaterDefinitionsWin) {
   SaImport imp = Import(R"(
 # a comment
@@ -157,12 +165,7 @@ mimeheader GIF_NAME        Content-Type =~ /name="[a-z]{3,}\.gif"/
   EXPECT_EQ(Find(imp, "DATE_IN_FUTURE_06_12")->check(), "date_shift(6,12)");
   auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
   ASSERT_TRUE(rs.ok()) << rs.status();
-  auto hits = [&](const std::string& m) {
-    auto msg = mime::Message::Parse(m, mime::Message::DefaultLimits());
-    std::string out;
-    for (const auto& h : (*rs)->Run(msg, [](const std::string&) { return 0.0; })) out += h.rule->name + " ";
-    return out;
-  };
+  auto hits = [&](const std::string& m) { return HitNames(**rs, m); };
   EXPECT_EQ(hits("Received: from a (a [203.0.113.1]) by mx; Mon, 01 Jan 2024 10:00:00 +0000\n"
                  "Date: Mon, 01 Jan 2024 18:00:00 +0000\n"
                  "From: Shop <news@mail.shop.example.com>\nReturn-Path: <b@bounces.example.net>\n"
@@ -194,8 +197,7 @@ body    __UPPERCASE_75_100 eval:check_for_uppercase('75', '100')
       "--b\nContent-Type: text/html\n\n<img src=x.gif>SHORT\n"
       "--b\nContent-Type: image/gif\n\nGIF89a\n--b--\n",
       mime::Message::DefaultLimits());
-  std::string hits;
-  for (const auto& h : (*rs)->Run(msg, [](const std::string&) { return 0.0; })) hits += h.rule->name + " ";
+  const std::string hits = HitNames(**rs, std::string(msg.raw()));
   EXPECT_EQ(hits, "__GIF_ATTACH_1 HEADER_COUNT_SUBJECT __BODY_LT_128 SUBJ_ALL_CAPS HTML_IMAGE_ONLY_04 ");
 }
 
@@ -210,12 +212,7 @@ header  __freemail_replyto          eval:check_freemail_replyto('replyto')
   EXPECT_EQ(imp.rules.freemail_domains_size(), 3);
   auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
   ASSERT_TRUE(rs.ok()) << rs.status();
-  auto hits = [&](const std::string& m) {
-    auto msg = mime::Message::Parse(m, mime::Message::DefaultLimits());
-    std::string out;
-    for (const auto& h : (*rs)->Run(msg, [](const std::string&) { return 0.0; })) out += h.rule->name + " ";
-    return out;
-  };
+  auto hits = [&](const std::string& m) { return HitNames(**rs, m); };
   EXPECT_EQ(hits("From: a@aol.de\nReply-To: win2024@x.free.hr\n\nhi\n"),
             "FREEMAIL_FROM FREEMAIL_REPLYTO_END_DIGIT __freemail_replyto ");
   EXPECT_EQ(hits("From: postmaster@mail.example\n\nhi\n"), "") << "role addresses do not count";
