@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -131,6 +132,9 @@ absl::Status ParseCheck(absl::string_view text, CompiledRule* c) {
       {"executable_content", Check::kExecutableContent},
       {"charset_mismatch", Check::kCharsetMismatch},
       {"subject_all_caps", Check::kSubjectAllCaps},
+      {"all_trusted", Check::kAllTrusted},
+      {"no_relays", Check::kNoRelays},
+      {"missing_to", Check::kMissingTo},
   };
   for (const auto& [name, check] : kPlain) {
     if (text == name) {
@@ -533,6 +537,20 @@ std::optional<std::string> RunCheck(const CompiledRule& r, const mime::Message& 
       }
       return std::nullopt;
     }
+    case Check::kAllTrusted:
+    case Check::kNoRelays: {
+      const std::vector<Relay> relays = Relays(msg);
+      if (r.check == Check::kNoRelays) return relays.empty() ? std::optional<std::string>("") : std::nullopt;
+      if (relays.empty() || !relays.back().trusted) return std::nullopt;
+      return absl::StrCat(relays.size(), " relays");
+    }
+    case Check::kMissingTo: {
+      for (const char* field : {"To", "Apparently-To"}) {
+        const mime::HeaderField* f = msg.headers().Find(field);
+        if (f != nullptr && !absl::StripAsciiWhitespace(f->value).empty()) return std::nullopt;
+      }
+      return "";
+    }
     case Check::kNone: break;
   }
   return std::nullopt;
@@ -585,6 +603,21 @@ bool PrivateIp(absl::string_view ip) {
 
 }  // namespace
 
+std::vector<Relay> Relays(const mime::Message& msg) {
+  std::vector<Relay> out;
+  bool trusted = true;
+  for (const mime::HeaderField* f : msg.headers().FindAll("Received")) {
+    mime::ReceivedHop hop = mime::ParseReceived(f->raw);
+    if (hop.ip.empty()) continue;  // a hop with no address (local delivery) is no relay
+    // Authenticated submission extends trust, as a private address does.
+    const bool auth = absl::StrContains(absl::AsciiStrToLower(hop.with), "esmtpa") ||
+                      absl::StrContains(absl::AsciiStrToLower(hop.with), "esmtpsa");
+    if (trusted && !PrivateIp(hop.ip) && !auth) trusted = false;
+    out.push_back({std::move(hop), trusted});
+  }
+  return out;
+}
+
 std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_view name) {
   // The relays the message passed, newest first, as SpamAssassin writes them:
   // "[ ip=... rdns=... helo=... by=... ident= envfrom= intl=0 id=... auth= msa=0 ]". With no
@@ -595,15 +628,11 @@ std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_v
   if (std::find(std::begin(kRelays), std::end(kRelays), name) != std::end(kRelays)) {
     const bool want_trusted = absl::EndsWith(name, "Trusted") || absl::EndsWith(name, "Internal");
     std::string out;
-    bool trusted = true;
-    for (const mime::HeaderField* f : msg.headers().FindAll("Received")) {
-      mime::ReceivedHop hop = mime::ParseReceived(f->raw);
-      if (hop.ip.empty()) continue;  // a hop with no address (local delivery) is no relay
-      if (trusted && !PrivateIp(hop.ip)) trusted = false;
-      if (trusted != want_trusted) continue;
+    for (const Relay& r : Relays(msg)) {
+      if (r.trusted != want_trusted) continue;
       if (!out.empty()) out.push_back(' ');
-      absl::StrAppend(&out, "[ ip=", hop.ip, " rdns=", hop.from_rdns, " helo=", hop.from,
-                      " by=", hop.by, " ident= envfrom= intl=", trusted ? 1 : 0, " id=", hop.id,
+      absl::StrAppend(&out, "[ ip=", r.hop.ip, " rdns=", r.hop.from_rdns, " helo=", r.hop.from,
+                      " by=", r.hop.by, " ident= envfrom= intl=", r.trusted ? 1 : 0, " id=", r.hop.id,
                       " auth= msa=0 ]");
     }
     return out;
@@ -736,6 +765,7 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
   set->rules_ = std::move(plain);
   for (CompiledRule& m : metas) set->rules_.push_back(std::move(m));
   set->BindMetaSymbols();
+  set->BindHeaderSlots();
   set->BuildPrefilters();
   return set;
 }
@@ -811,6 +841,19 @@ void RuleSet::BuildPrefilters() {
   }
 }
 
+void RuleSet::BindHeaderSlots() {
+  std::map<std::tuple<std::string, std::string, bool>, int> slots;
+  header_slots_.clear();
+  for (CompiledRule& r : rules_) {
+    if (r.kind != Kind::kHeader) continue;
+    auto key = std::make_tuple(absl::AsciiStrToLower(r.header.name()), r.header.part(),
+                               r.header.mime_parts());
+    auto [it, fresh] = slots.emplace(key, static_cast<int>(header_slots_.size()));
+    if (fresh) header_slots_.push_back({r.header.name(), r.header.part(), r.header.mime_parts()});
+    r.header_slot = it->second;
+  }
+}
+
 void RuleSet::BindMetaSymbols() {
   std::map<std::string, int> index, external;
   for (size_t i = 0; i < rules_.size(); ++i) index[rules_[i].name] = static_cast<int>(i);
@@ -867,14 +910,16 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
     if (it == addresses.end()) it = addresses.emplace(f, mime::ParseAddressList(f->raw)).first;
     return it->second;
   };
-  // The values a header rule reads, built once per (field, part).
-  std::map<std::pair<std::string, std::string>, std::vector<std::string>> header_values;
-  auto values_of = [&](const std::string& hname, const std::string& part,
-                       bool mime_parts = false) -> const std::vector<std::string>& {
-    auto key = std::make_pair(absl::AsciiStrToLower(hname), mime_parts ? part + "+parts" : part);
-    auto it = header_values.find(key);
-    if (it != header_values.end()) return it->second;
-    std::vector<std::string>& values = header_values[key];
+  // Indexed by header slot (BindHeaderSlots): no name lookups on the hot path.
+  std::vector<std::optional<std::vector<std::string>>> slot_values(header_slots_.size());
+  auto values_of = [&](int slot) -> const std::vector<std::string>& {
+    std::optional<std::vector<std::string>>& cached = slot_values[slot];
+    if (cached.has_value()) return *cached;
+    const HeaderSlot& hs = header_slots_[slot];
+    const std::string& hname = hs.name;
+    const std::string& part = hs.part;
+    const bool mime_parts = hs.mime_parts;
+    std::vector<std::string>& values = cached.emplace();
     std::vector<const mime::HeaderField*> fields;
     if (mime_parts) {
       for (const mime::Part& p : msg.parts()) {
@@ -908,8 +953,11 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
     return values;
   };
   // The texts body and rawbody rules read: each text part that is not an attachment.
-  auto body_texts = [&](bool raw) {
-    std::vector<absl::string_view> texts;
+  std::optional<std::vector<absl::string_view>> body_cache[2];  // text, raw: built once
+  auto body_texts = [&](bool raw) -> const std::vector<absl::string_view>& {
+    std::optional<std::vector<absl::string_view>>& cached = body_cache[raw ? 1 : 0];
+    if (cached.has_value()) return *cached;
+    std::vector<absl::string_view>& texts = cached.emplace();
     for (const mime::Part& p : msg.parts()) {
       if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
       texts.push_back(raw ? absl::string_view(p.decoded)
@@ -937,7 +985,7 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
       std::vector<absl::string_view> texts;
       switch (f.kind) {
         case Kind::kHeader: {
-          const std::vector<std::string>& v = values_of(f.header, f.part, f.mime_parts);
+          const std::vector<std::string>& v = values_of(rules_[f.rules[0]].header_slot);
           texts.assign(v.begin(), v.end());
           if (texts.empty()) texts.push_back("");  // negated rules read an absent field as ""
           break;
@@ -981,7 +1029,7 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
           break;
         }
         const std::vector<std::string>& found =
-            values_of(hname, r.header.part(), r.header.mime_parts());
+            values_of(r.header_slot);
         // An absent field reads as the if-unset value, or (negated rules) as "".
         std::vector<std::string> instead;
         if (found.empty() && r.header.has_if_unset()) instead.push_back(r.header.if_unset());

@@ -31,7 +31,7 @@ struct CompiledRule {
                      kHtmlTextUnder, kEncryptedArchive, kExecutableContent, kCharsetMismatch,
                      kHtmlImageText, kBodyLengthUnder, kImageCount, kHeaderCount,
                      kSubjectAllCaps, kUppercasePercent, kFreemailFrom, kFreemailHeader,
-                     kFreemailReplyTo };
+                     kFreemailReplyTo, kAllTrusted, kNoRelays, kMissingTo };
   std::string name, description, group, file;
   double score = 0;
   Kind kind = Kind::kBody;
@@ -41,6 +41,7 @@ struct CompiledRule {
   std::optional<farside::v1::Action> force_action;
   std::string pattern, flags;  // as written, for the prefilter
   int filter = -1;             // the prefilter that covers this rule, if any
+  int header_slot = -1;        // header rules: which (field, part) values it reads
   // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;
@@ -134,6 +135,12 @@ class RuleSet {
   };
   void BuildPrefilters();
   void BindMetaSymbols();
+  void BindHeaderSlots();
+  struct HeaderSlot {
+    std::string name, part;
+    bool mime_parts = false;
+  };
+  std::vector<HeaderSlot> header_slots_;
 
   std::vector<CompiledRule> rules_;  // regex rules first, then meta rules in dependency order
   std::vector<Filter> filters_;
@@ -149,6 +156,15 @@ class RuleSet {
 // -Internal, -External (the Received relays), EnvelopeFrom (the envelope sender the
 // receiving MTA recorded). nullopt for any other name.
 std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_view name);
+
+// The relays of the Received fields, newest first. With no trusted networks configured,
+// as SpamAssassin infers them: relays from private addresses or with authenticated
+// submission at the top are trusted; the first other one and all below it are not.
+struct Relay {
+  mime::ReceivedHop hop;
+  bool trusted = false;
+};
+std::vector<Relay> Relays(const mime::Message& msg);
 
 // The files of `dir` ending in `extension`, read in name order. `what` names the directory
 // in errors ("rules directory").

@@ -98,6 +98,9 @@ std::string NativeCheck(absl::string_view call) {
           c.end());
   static const std::pair<const char*, const char*> kMap[] = {
       {"check_equal_from_domains()", "from_envelope_domain_differs"},
+      {"check_all_trusted()", "all_trusted"},
+      {"check_no_relays()", "no_relays"},
+      {"check_for_missing_to_header()", "missing_to"},
       {"html_test(html)", "has_html"},
       {"check_for_mime_html()", "has_html"},
       {"check_for_mime_html_only()", "html_only"},

@@ -219,6 +219,24 @@ header  __freemail_replyto          eval:check_freemail_replyto('replyto')
   EXPECT_EQ(hits("From: a@company.example\nReply-To: a@company.example\n\nhi\n"), "");
 }
 
+TEST(SaImport, RelayCountingEvals) {
+  SaImport imp = Import(R"(
+header ALL_TRUSTED      eval:check_all_trusted()
+header NO_RELAYS        eval:check_no_relays()
+header MISSING_HEADERS  eval:check_for_missing_to_header()
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  EXPECT_EQ(HitNames(**rs, "To: a@b.example\n\nx\n"), "NO_RELAYS ");
+  EXPECT_EQ(HitNames(**rs, "Received: from a (a [192.168.1.2]) by b; Mon, 1 Jan 2024\n\nx\n"),
+            "ALL_TRUSTED MISSING_HEADERS ");
+  EXPECT_EQ(HitNames(**rs, "Received: from a (a [192.168.1.2]) by b; Mon, 1 Jan 2024\n"
+                           "Received: from c (c [203.0.113.1]) by a; Mon, 1 Jan 2024\n"
+                           "Apparently-To: x@y.example\n\nx\n"),
+            "");
+}
+
 TEST(SaImport, ImportedRulesRunThroughTheRuleSet) {
   SaImport imp = Import(R"(
 body   __SUB_A  /cheap/i
