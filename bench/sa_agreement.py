@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -157,8 +158,15 @@ def main():
     reportable = sa_reportable_rules(args.rules)
     skipped = imported_rules(args.build, args.rules)
     ours = reportable - skipped
+    def child_cpu():
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    c0 = child_cpu()
     sa = run_spamassassin(paths, os.path.join(work, "in.mbox"), os.path.join(work, "sa.out"))
+    c1 = child_cpu()
     fs = run_farside(args.build, args.rules, list_path, os.path.join(work, "farside.jsonl"), len(paths))
+    c2 = child_cpu()
 
     def compare(universe):
         agree = active = active_agree = 0
@@ -181,6 +189,9 @@ def main():
 
     print(f"messages: {len(paths)} (of {args.corpus}; files in {work})")
     print(f"rules SpamAssassin can report: {len(reportable)}; of them imported by Farside: {len(ours)}")
+    # CPU time of each engine's process (start-up and rule loading included).
+    print(f"CPU: SpamAssassin {c1 - c0:.1f} s ({len(paths) / max(c1 - c0, 1e-9):.1f} msg/s), "
+          f"Farside {c2 - c1:.1f} s ({len(paths) / max(c2 - c1, 1e-9):.1f} msg/s)")
     for title, universe in (("all reportable rules", reportable), ("rules Farside imported", ours)):
         pairs, agree, active, active_agree, dis, sa_only, fs_only = compare(universe)
         print(f"\n{title} ({len(universe)}):")
