@@ -25,6 +25,8 @@ ABSL_FLAG(std::string, name, "", "name reported in results (default: host name)"
 ABSL_FLAG(std::string, rules_dir, "", "rule directories, comma-separated (scanner.rules.dirs)");
 ABSL_FLAG(std::string, spamassassin_rules, "",
           "SpamAssassin .cf directories to import, comma-separated (scanner.rules.spamassassin_dirs)");
+ABSL_FLAG(std::string, rules_cache_dir, "",
+          "where compiled prefilters are kept (scanner.rules.cache_dir, default /var/cache/farside)");
 ABSL_FLAG(std::string, log_level, "", "debug, info, warning or error");
 
 namespace {
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
                                      {"scanner.name", absl::GetFlag(FLAGS_name)},
        {"scanner.rules.dirs", absl::GetFlag(FLAGS_rules_dir)},
        {"scanner.rules.spamassassin_dirs", absl::GetFlag(FLAGS_spamassassin_rules)},
+       {"scanner.rules.cache_dir", absl::GetFlag(FLAGS_rules_cache_dir)},
                                      {"logging.level", absl::GetFlag(FLAGS_log_level)},
                                  });
   if (!cfg.ok()) return Fail(cfg.status());

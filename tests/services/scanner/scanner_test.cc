@@ -22,6 +22,8 @@ class ScannerTest : public ::testing::Test {
     farside::v1::Config cfg;
     config::ApplyDefaults(&cfg);
     ASSERT_TRUE(config::MergeYaml(yaml, "test", &cfg).ok());
+    // Compiled prefilters go to the test's own directory, not /var/cache/farside.
+    cfg.mutable_scanner()->mutable_rules()->set_cache_dir(::testing::TempDir() + "/prefilters");
     // Port 1 on loopback: nothing listens, so the state call fails at once, for real.
     state_ = std::make_unique<GrpcStateClient>(
         GrpcStateClient::Options{.target = "127.0.0.1:1", .flush_interval = absl::Hours(1)},
