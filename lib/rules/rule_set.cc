@@ -91,6 +91,7 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
     c.regex = std::move(*re);
     c.pattern = pattern;
     c.flags = r.flags();
+    c.with_subject = r.body_with_subject() && c.kind == Kind::kBody;
   }
   if (c.kind == Kind::kHeader) {
     c.header = r.header();
@@ -811,7 +812,7 @@ void RuleSet::BuildPrefilters() {
         key = absl::StrCat("header:", absl::AsciiStrToLower(r.header.name()), ":", r.header.part(),
                            r.header.mime_parts() ? ":parts" : "");
         break;
-      case Kind::kBody: key = "body"; break;
+      case Kind::kBody: key = r.with_subject ? "body+subject" : "body"; break;
       case Kind::kRawBody: key = "rawbody"; break;
       case Kind::kUri: key = "uri"; break;
       case Kind::kFilename: key = "filename"; break;
@@ -953,11 +954,15 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
     return values;
   };
   // The texts body and rawbody rules read: each text part that is not an attachment.
-  std::optional<std::vector<absl::string_view>> body_cache[2];  // text, raw: built once
-  auto body_texts = [&](bool raw) -> const std::vector<absl::string_view>& {
-    std::optional<std::vector<absl::string_view>>& cached = body_cache[raw ? 1 : 0];
+  // text, raw, subject and text: each built once.
+  std::optional<std::vector<absl::string_view>> body_cache[3];
+  auto body_texts = [&](bool raw, bool subject = false) -> const std::vector<absl::string_view>& {
+    std::optional<std::vector<absl::string_view>>& cached = body_cache[subject ? 2 : raw ? 1 : 0];
     if (cached.has_value()) return *cached;
     std::vector<absl::string_view>& texts = cached.emplace();
+    if (subject) {
+      if (const mime::HeaderField* f = msg.headers().Find("Subject"); f != nullptr) texts.push_back(f->value);
+    }
     for (const mime::Part& p : msg.parts()) {
       if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
       texts.push_back(raw ? absl::string_view(p.decoded)
@@ -990,7 +995,7 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
           if (texts.empty()) texts.push_back("");  // negated rules read an absent field as ""
           break;
         }
-        case Kind::kBody: texts = body_texts(false); break;
+        case Kind::kBody: texts = body_texts(false, rules_[f.rules[0]].with_subject); break;
         case Kind::kRawBody: texts = body_texts(true); break;
         case Kind::kUri:
           for (const mime::Url& u : msg.Links().urls) texts.push_back(u.url);
@@ -1063,7 +1068,7 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
       case Kind::kBody:
       case Kind::kRawBody:
         if (!possible) break;
-        for (absl::string_view text : body_texts(r.kind == Kind::kRawBody)) {
+        for (absl::string_view text : body_texts(r.kind == Kind::kRawBody, r.with_subject)) {
           if ((option = find(r, text))) break;
         }
         break;

@@ -42,6 +42,7 @@ struct CompiledRule {
   std::string pattern, flags;  // as written, for the prefilter
   int filter = -1;             // the prefilter that covers this rule, if any
   int header_slot = -1;        // header rules: which (field, part) values it reads
+  bool with_subject = false;   // body rules: the Subject is one more text
   // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;

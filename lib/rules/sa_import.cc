@@ -392,7 +392,10 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
             flags.push_back('m');
           }
           p.proto.set_flags(flags);
-          if (dir == "body") p.proto.set_body(pattern);
+          if (dir == "body") {
+            p.proto.set_body(pattern);
+            p.proto.set_body_with_subject(true);  // SpamAssassin's body starts with the Subject
+          }
           if (dir == "rawbody") p.proto.set_rawbody(pattern);
           if (dir == "uri") p.proto.set_uri(pattern);
           if (dir == "full") p.proto.set_full(pattern);

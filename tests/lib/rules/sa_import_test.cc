@@ -219,6 +219,16 @@ header  __freemail_replyto          eval:check_freemail_replyto('replyto')
   EXPECT_EQ(hits("From: a@company.example\nReply-To: a@company.example\n\nhi\n"), "");
 }
 
+TEST(SaImport, BodyRulesReadTheSubjectAsSpamAssassinDoes) {
+  SaImport imp = Import("body SUBJ_WORD /\\bjackpot\\b/i\n");
+  ASSERT_EQ(imp.skipped_count(), 0);
+  EXPECT_TRUE(Find(imp, "SUBJ_WORD")->body_with_subject());
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok());
+  EXPECT_EQ(HitNames(**rs, "Subject: JACKPOT inside\n\nplain text\n"), "SUBJ_WORD ");
+  EXPECT_EQ(HitNames(**rs, "Subject: hello\n\nplain text\n"), "");
+}
+
 TEST(SaImport, RelayCountingEvals) {
   SaImport imp = Import(R"(
 header ALL_TRUSTED      eval:check_all_trusted()
