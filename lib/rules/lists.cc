@@ -19,6 +19,7 @@
 #include "lib/common/log.h"
 #include "lib/mime/address.h"
 #include "lib/mime/urls.h"
+#include "lib/rules/checks.h"
 #include "lib/rules/regex.h"
 
 namespace farside::rules {
@@ -58,20 +59,6 @@ bool InNetwork(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& 
   return true;
 }
 
-bool PrivateAddress(absl::string_view ip) {
-  std::array<uint8_t, 16> a;
-  if (!ParseAddress(ip, &a)) return false;
-  static const std::pair<const char*, int> kPrivate[] = {
-      {"10.0.0.0", 8 + 96}, {"172.16.0.0", 12 + 96}, {"192.168.0.0", 16 + 96},
-      {"127.0.0.0", 8 + 96}, {"169.254.0.0", 16 + 96}, {"::1", 128}, {"fc00::", 7}, {"fe80::", 10}};
-  for (const auto& [net, bits] : kPrivate) {
-    std::array<uint8_t, 16> n;
-    ParseAddress(net, &n);
-    if (InNetwork(a, n, bits)) return true;
-  }
-  return false;
-}
-
 std::string AddressOf(const mime::HeaderField* f) {
   if (f == nullptr) return "";
   std::vector<mime::Address> a = mime::ParseAddressList(f->raw);
@@ -80,7 +67,7 @@ std::string AddressOf(const mime::HeaderField* f) {
 
 std::string EnvelopeFrom(const mime::Message& msg, const farside::v1::Envelope& env) {
   if (!env.mail_from().empty()) return absl::AsciiStrToLower(env.mail_from());
-  return AddressOf(msg.headers().Find("Return-Path"));
+  return absl::AsciiStrToLower(PseudoHeader(msg, "EnvelopeFrom").value_or(""));
 }
 
 std::string DomainOf(absl::string_view address) {
@@ -103,7 +90,7 @@ std::vector<std::string> Values(const farside::v1::ListRule& rule, const mime::M
     if (lookup == "received") return relays;
     if (!env.client_ip().empty()) return {env.client_ip()};
     for (const std::string& ip : relays) {
-      if (!PrivateAddress(ip)) return {ip};
+      if (!IsPrivateAddress(ip)) return {ip};
     }
     return {};
   }

@@ -16,6 +16,7 @@
 #include "farside/v1/config.pb.h"
 #include "farside/v1/scanner.pb.h"
 #include "lib/mime/message.h"
+#include "lib/rules/checks.h"
 #include "lib/rules/expression.h"
 #include "lib/rules/lists.h"
 #include "lib/rules/prefilter.h"
@@ -25,13 +26,6 @@ namespace farside::rules {
 
 struct CompiledRule {
   enum class Kind { kHeader, kBody, kRawBody, kUri, kFilename, kFull, kMeta, kCheck };
-  enum class Check { kNone, kHasHtml, kHtmlOnly, kHasAttachment, kHasBase64, kHasQp,
-                     kBase64Text, kFromEnvelopeDomainDiffers, kDateShift, kFromNameOtherDomain,
-                     kReplyToDomainDiffers, kAnchorDomainMismatch, kUrlDomainsOver, kImageOnly,
-                     kHtmlTextUnder, kEncryptedArchive, kExecutableContent, kCharsetMismatch,
-                     kHtmlImageText, kBodyLengthUnder, kImageCount, kHeaderCount,
-                     kSubjectAllCaps, kUppercasePercent, kFreemailFrom, kFreemailHeader,
-                     kFreemailReplyTo, kAllTrusted, kNoRelays, kMissingTo };
   std::string name, description, group, file;
   double score = 0;
   Kind kind = Kind::kBody;
@@ -46,9 +40,7 @@ struct CompiledRule {
   // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;
-  Check check = Check::kNone;
-  std::optional<double> check_min, check_max;  // numeric arguments; unset: "undef" (open)
-  std::string check_arg;                       // a text argument (image type, header name)
+  CheckSpec check;  // check rules
 };
 
 // Whether regex rules get a Vectorscan prefilter, and where compiled ones are kept (see
@@ -56,15 +48,6 @@ struct CompiledRule {
 struct PrefilterOptions {
   bool enabled = true;
   std::string cache_dir;
-};
-
-// The free mail providers the rule files name (RuleFile.freemail_domains).
-struct FreemailDomains {
-  std::set<std::string> exact;
-  std::optional<Regex> wildcard;  // "@(?:aol\.[^.]*|...)$" over the address
-  // Whether `address` (lower case) is at a free mail provider; role addresses (postmaster,
-  // abuse, bounces, ...) never count.
-  bool Contains(absl::string_view address) const;
 };
 
 class RuleSet {
@@ -152,20 +135,6 @@ class RuleSet {
   uint32_t match_limit_ = 100000;
   PrefilterOptions prefilter_;
 };
-
-// SpamAssassin's pseudo-headers, made from the message: X-Spam-Relays-Trusted, -Untrusted,
-// -Internal, -External (the Received relays), EnvelopeFrom (the envelope sender the
-// receiving MTA recorded). nullopt for any other name.
-std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_view name);
-
-// The relays of the Received fields, newest first. With no trusted networks configured,
-// as SpamAssassin infers them: relays from private addresses or with authenticated
-// submission at the top are trusted; the first other one and all below it are not.
-struct Relay {
-  mime::ReceivedHop hop;
-  bool trusted = false;
-};
-std::vector<Relay> Relays(const mime::Message& msg);
 
 // The files of `dir` ending in `extension`, read in name order. `what` names the directory
 // in errors ("rules directory").

@@ -1,0 +1,66 @@
+// Built-in checks: what rules ask of a message that a regex cannot say (counts, fields
+// compared, relay trust, free mail providers), and SpamAssassin's pseudo-headers.
+#ifndef FARSIDE_LIB_RULES_CHECKS_H_
+#define FARSIDE_LIB_RULES_CHECKS_H_
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "lib/mime/message.h"
+#include "lib/rules/regex.h"
+
+namespace farside::rules {
+
+// One check as a rule names it ("date_shift(6,12)", "freemail_header(Reply-To,\\d@)").
+struct CheckSpec {
+  enum class Kind { kNone, kHasHtml, kHtmlOnly, kHasAttachment, kHasBase64, kHasQp,
+                     kBase64Text, kFromEnvelopeDomainDiffers, kDateShift, kFromNameOtherDomain,
+                     kReplyToDomainDiffers, kAnchorDomainMismatch, kUrlDomainsOver, kImageOnly,
+                     kHtmlTextUnder, kEncryptedArchive, kExecutableContent, kCharsetMismatch,
+                     kHtmlImageText, kBodyLengthUnder, kImageCount, kHeaderCount,
+                     kSubjectAllCaps, kUppercasePercent, kFreemailFrom, kFreemailHeader,
+                     kFreemailReplyTo, kAllTrusted, kNoRelays, kMissingTo };
+  Kind kind = Kind::kNone;
+  std::optional<double> min, max;  // numeric arguments; unset: "undef" (open)
+  std::string arg;                 // a text argument (image type, field name, replyto|reply)
+  std::optional<Regex> regex;      // the freemail checks' optional pattern
+};
+
+// The free mail providers the rule files name (RuleFile.freemail_domains).
+struct FreemailDomains {
+  std::set<std::string> exact;
+  std::optional<Regex> wildcard;  // "@(?:aol\.[^.]*|...)$" over the address
+  // Whether `address` (lower case) is at a free mail provider; role addresses (postmaster,
+  // abuse, bounces, ...) never count.
+  bool Contains(absl::string_view address) const;
+};
+
+// Reads a check's name and arguments; InvalidArgument for an unknown one.
+absl::Status ParseCheck(absl::string_view text, CheckSpec* c);
+// Runs a check: nullopt when it does not hit, else what it found (may be empty).
+std::optional<std::string> RunCheck(const CheckSpec& c, const mime::Message& msg,
+                                    const FreemailDomains& freemail);
+
+// SpamAssassin's pseudo-headers, made from the message: X-Spam-Relays-Trusted, -Untrusted,
+// -Internal, -External (the Received relays), EnvelopeFrom (the envelope sender the
+// receiving MTA recorded). nullopt for any other name.
+std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_view name);
+
+// The relays of the Received fields, newest first. With no trusted networks configured,
+// as SpamAssassin infers them: relays from private addresses or with authenticated
+// submission at the top are trusted; the first other one and all below it are not.
+struct Relay {
+  mime::ReceivedHop hop;
+  bool trusted = false;
+};
+std::vector<Relay> Relays(const mime::Message& msg);
+// Loopback, RFC 1918, link-local and IPv6 unique-local addresses.
+bool IsPrivateAddress(absl::string_view ip);
+
+}  // namespace farside::rules
+
+#endif  // FARSIDE_LIB_RULES_CHECKS_H_
