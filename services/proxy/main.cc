@@ -1,5 +1,5 @@
-// farside-proxy: the MTA-facing front end. It loads its config, holds the scanner pool and
-// reports health; its milter and SMTP protocols come in a later release.
+// farside-proxy: the MTA-facing front end. Milter (Postfix smtpd_milters) and SMTP
+// (before-queue proxy) listeners over the scanner pool, with health and metrics.
 #include <cstdio>
 
 #include "absl/flags/flag.h"
@@ -12,7 +12,11 @@
 #include "lib/common/startup.h"
 #include "lib/telemetry/admin_server.h"
 #include "lib/telemetry/metrics.h"
+#include "services/proxy/milter_front.h"
+#include "services/proxy/net.h"
+#include "services/proxy/scan_client.h"
 #include "services/proxy/scanner_pool.h"
+#include "services/proxy/verdicts.h"
 
 ABSL_FLAG(std::string, config, "", "YAML configuration file (default: built-in defaults)");
 ABSL_FLAG(std::string, listen, "",
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
       return Fail(hp.status());
     }
   }
+  if (absl::Status st = farside::proxy::ValidateReplies(pc.replies()); !st.ok()) return Fail(st);
   absl::StatusOr<farside::HostPort> metrics_addr = farside::ParseHostPort(pc.metrics_listen());
   if (!metrics_addr.ok()) return Fail(metrics_addr.status());
 
@@ -67,14 +72,25 @@ int main(int argc, char** argv) {
                                               .ready = [p] { return p->Ready(); }});
   if (!admin.ok()) return Fail(admin.status());
 
+  farside::proxy::ScanClient client(p, farside::ToAbsl(pc.scan_timeout()));
+  farside::proxy::Verdicts verdicts(pc, &client, &metrics);
+  farside::proxy::MilterFront milter(&verdicts);
+  absl::StatusOr<std::unique_ptr<farside::proxy::Listener>> milter_listener =
+      farside::proxy::Listener::Start(*farside::ParseHostPort(pc.milter_listen()),
+                                      pc.max_connections(),
+                                      [&](farside::proxy::Conn& c) { milter.Serve(c); }, "milter");
+  if (!milter_listener.ok()) return Fail(milter_listener.status());
+
   farside::log::Info("proxy ready", {{"metrics", metrics_addr->ToString()},
                                      {"scanners", absl::StrJoin(pc.scanners(), ",")},
                                      {"healthy", p->healthy()},
-                                     {"milter", "not in this build"},
+                                     {"milter", pc.milter_listen()},
                                      {"smtp", "not in this build"}});
   int sig = farside::WaitForShutdownSignal();
   farside::log::Info("draining", {{"signal", sig}});
   (*admin)->SetDraining();
+  // Messages in flight finish; idle MTA connections are closed at the drain timeout.
+  (*milter_listener)->Stop(farside::ToAbsl(pc.drain_timeout()));
   farside::log::Info("stopped");
   return 0;
 }

@@ -74,13 +74,26 @@ absl::Status ScannerPool::Ready() const {
                                              " scanners answers its health check"));
 }
 
-absl::StatusOr<ScannerPool::Endpoint*> ScannerPool::Pick() {
+absl::StatusOr<ScannerPool::Endpoint*> ScannerPool::Pick(const Endpoint* avoid) {
   const size_t n = endpoints_.size();
+  Endpoint* fallback = nullptr;
   for (size_t i = 0; i < n; ++i) {
     Endpoint* e = endpoints_[next_.fetch_add(1) % n].get();
-    if (e->healthy.load()) return e;
+    if (!e->healthy.load()) continue;
+    if (e != avoid) return e;
+    fallback = e;
   }
-  return absl::UnavailableError("no healthy scanner");
+  if (fallback != nullptr) return fallback;
+  return absl::UnavailableError(
+      absl::StrCat("none of ", n, " scanners is healthy"));
+}
+
+void ScannerPool::MarkDown(Endpoint* e) {
+  if (e->healthy.exchange(false)) {
+    log::Warning("scanner marked down after a failed call", {{"scanner", e->target}});
+    up_family_->Add({{"scanner", e->target}}).Set(0);
+    healthy_gauge_->Set(static_cast<double>(healthy()));
+  }
 }
 
 void ScannerPool::CheckAll() {

@@ -42,8 +42,11 @@ class ScannerPool {
   size_t healthy() const;
   // OK while at least one scanner answers its health check.
   absl::Status Ready() const;
-  // The next healthy scanner after the last one picked; Unavailable when none is.
-  absl::StatusOr<Endpoint*> Pick();
+  // The next healthy scanner after the last one picked, other than `avoid` when another is
+  // healthy; Unavailable when none is.
+  absl::StatusOr<Endpoint*> Pick(const Endpoint* avoid = nullptr);
+  // A call to it failed as unreachable: skip it until its health check answers again.
+  void MarkDown(Endpoint* e);
 
  private:
   ScannerPool(Options options, telemetry::ServiceMetrics* metrics);

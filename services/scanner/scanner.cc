@@ -205,6 +205,8 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     for (const rules::RuleSet::Hit& h : rules_->Run(msg, [&](const std::string& name) {
            return found.count(name) ? 1.0 : 0.0;
          }, profile ? &profile->off : nullptr)) {
+      // "__" sub-rules only feed meta rules; a result lists what a person should read.
+      if (h.rule->name.rfind("__", 0) == 0 && h.rule->score == 0 && !h.rule->force_action) continue;
       auto* sym = result.add_symbols();
       sym->set_name(h.rule->name);
       sym->set_score(h.rule->score);

@@ -37,7 +37,7 @@ void AddHeaderChanges(const farside::v1::HeadersConfig& config, const mime::Mess
   }
   const bool spam = a == farside::v1::ADD_HEADER || a == farside::v1::REWRITE_SUBJECT ||
                     a == farside::v1::QUARANTINE;
-  if (spam && config.spam_headers()) {
+  if ((spam && config.spam_headers()) || (!spam && config.ham_headers())) {
     std::string score = absl::StrFormat("%.2f", result->score());
     std::string required =
         result->thresholds().has_add_header()
@@ -45,10 +45,10 @@ void AddHeaderChanges(const farside::v1::HeadersConfig& config, const mime::Mess
             : "";
     std::vector<std::string> names;
     for (const auto& s : result->symbols()) names.push_back(s.name());
-    Add(result, HeaderChange::OP_ADD, "X-Spam-Flag", "YES");
+    if (spam) Add(result, HeaderChange::OP_ADD, "X-Spam-Flag", "YES");
     Add(result, HeaderChange::OP_ADD, "X-Spam-Score", score);
     Add(result, HeaderChange::OP_ADD, "X-Spam-Status",
-        absl::StrCat("Yes, score=", score, required));
+        absl::StrCat(spam ? "Yes" : "No", ", score=", score, required));
     if (!names.empty()) {
       Add(result, HeaderChange::OP_ADD, "X-Spam-Symbols", absl::StrJoin(names, ", "));
     }

@@ -81,6 +81,18 @@ TEST_F(ScannerTest, PlainMailIsNoActionAndTheControllerIsReportedSkipped) {
   EXPECT_EQ(state_->pending(), 1u) << "the record waits for the controller";
 }
 
+TEST_F(ScannerTest, CleanMailSaysItWasScannedUnlessSwitchedOff) {
+  Make();
+  auto r = Scan("Subject: hello\n\nJust a note.\n");
+  ASSERT_NE(Change(r, "X-Spam-Status"), nullptr);
+  EXPECT_EQ(Change(r, "X-Spam-Status")->value(), "No, score=0.00 required=6.00");
+  ASSERT_NE(Change(r, "X-Spam-Score"), nullptr);
+  EXPECT_EQ(Change(r, "X-Spam-Flag"), nullptr) << "the flag is for spam only";
+  Make("scanner:\n  headers:\n    ham_headers: false\n");
+  r = Scan("Subject: hello\n\nJust a note.\n");
+  EXPECT_EQ(Change(r, "X-Spam-Status"), nullptr);
+}
+
 TEST_F(ScannerTest, ThresholdsAndRepliesComeFromConfig) {
   Make("scanner:\n  replies:\n    reject: \"554 5.7.0 Go away\"\n  actions:\n    reject: 20\n");
   auto r = Scan("Subject: t\n\nX" + kTail + "\n");
