@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/time_util.h"
 #include "lib/common/config_loader.h"
 #include "lib/common/log.h"
@@ -12,6 +13,9 @@ namespace farside {
 absl::StatusOr<farside::v1::Config> LoadServiceConfig(const std::string& service,
                                                       const std::string& config_path,
                                                       const std::vector<Override>& overrides) {
+  // Debian's Abseil checks every Mutex for lock-order cycles, which gRPC's locks pay for on
+  // each call (measured: 4% of a scanner's CPU); a service has no use for it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<farside::v1::Config> cfg = config::LoadConfig(config_path);
   if (!cfg.ok()) return cfg.status();
   for (const Override& o : overrides) {

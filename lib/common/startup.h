@@ -20,7 +20,7 @@ struct Override {
 };
 
 // Defaults, then the file (when `config_path` is set), then the overrides; then configures
-// logging for `service`. Any mistake is an error naming the file, key or flag.
+// logging for `service` (and switches off Abseil's Mutex deadlock detection). Any mistake is an error naming the file, key or flag.
 absl::StatusOr<farside::v1::Config> LoadServiceConfig(const std::string& service,
                                                       const std::string& config_path,
                                                       const std::vector<Override>& overrides);

@@ -77,8 +77,11 @@ absl::Status ScannerPool::Ready() const {
 absl::StatusOr<ScannerPool::Endpoint*> ScannerPool::Pick(const Endpoint* avoid) {
   const size_t n = endpoints_.size();
   Endpoint* fallback = nullptr;
+  // One ticket per pick: other threads picking at the same time must not make this loop
+  // skip an endpoint.
+  const size_t start = next_.fetch_add(1);
   for (size_t i = 0; i < n; ++i) {
-    Endpoint* e = endpoints_[next_.fetch_add(1) % n].get();
+    Endpoint* e = endpoints_[(start + i) % n].get();
     if (!e->healthy.load()) continue;
     if (e != avoid) return e;
     fallback = e;

@@ -53,7 +53,9 @@ absl::StatusOr<farside::v1::ExchangeResponse> GrpcStateClient::Send(
     const farside::v1::MessageQuery* query, absl::Duration timeout) {
   farside::v1::ExchangeRequest req;
   if (query != nullptr) *req.mutable_query() = *query;
-  {
+  // While the controller is unreachable only the flusher carries the backlog: a message's
+  // own call must not serialise thousands of queued records just to fail.
+  if (query == nullptr || reachable_.load()) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& r : pending_) *req.add_records() = std::move(r);
     pending_.clear();
@@ -66,6 +68,7 @@ absl::StatusOr<farside::v1::ExchangeResponse> GrpcStateClient::Send(
   grpc::Status st = stub_->Exchange(&ctx, req, &resp);
   latency_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
   calls_->Add({{"code", rpc::CodeName(st.error_code())}}).Increment();
+  reachable_.store(st.ok());
   if (st.ok()) return resp;
   // Put the records back in front, oldest first, so the next call retries them. A call that
   // failed after the controller wrote them would count them twice: rare, and stats only.

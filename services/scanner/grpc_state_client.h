@@ -3,6 +3,7 @@
 #ifndef FARSIDE_SERVICES_SCANNER_GRPC_STATE_CLIENT_H_
 #define FARSIDE_SERVICES_SCANNER_GRPC_STATE_CLIENT_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -42,6 +43,7 @@ class GrpcStateClient : public StateClient {
 
   Options options_;
   std::unique_ptr<farside::v1::State::Stub> stub_;
+  std::atomic<bool> reachable_{true};  // the last call got through
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<farside::v1::ScanRecord> pending_;
