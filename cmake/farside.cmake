@@ -28,10 +28,11 @@ function(farside_binary name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
 
-# farside_test(NAME SOURCES ... DEPS ... LABELS unit|integration [TIMEOUT s]): a GoogleTest
-# binary registered with ctest, one ctest entry per binary so a hung binary is killed whole.
+# farside_test(NAME SOURCES ... DEPS ... LABELS unit|integration [TIMEOUT s] [ARGS ...]): a
+# GoogleTest binary registered with ctest, one ctest entry per binary so a hung binary is
+# killed whole. farside_test_entry() adds another entry running part of a binary.
 function(farside_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS;ARGS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
@@ -40,7 +41,14 @@ function(farside_test name)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR})
   target_compile_options(${name} PRIVATE ${FARSIDE_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  add_test(NAME ${name} COMMAND ${name})
+  farside_test_entry(${name} BINARY ${name} LABELS ${ARG_LABELS} TIMEOUT ${ARG_TIMEOUT}
+    ARGS ${ARG_ARGS})
+endfunction()
+
+# farside_test_entry(NAME BINARY bin LABELS ... TIMEOUT s [ARGS ...]): a ctest entry.
+function(farside_test_entry name)
+  cmake_parse_arguments(ARG "" "BINARY;TIMEOUT" "LABELS;ARGS" ${ARGN})
+  add_test(NAME ${name} COMMAND ${ARG_BINARY} ${ARG_ARGS})
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
     ENVIRONMENT "FARSIDE_BIN_DIR=${CMAKE_BINARY_DIR}/bin;FARSIDE_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endfunction()

@@ -1,6 +1,7 @@
 // farside-proxy: the MTA-facing front end. Milter (Postfix smtpd_milters) and SMTP
 // (before-queue proxy) listeners over the scanner pool, with health and metrics.
 #include <cstdio>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -16,6 +17,7 @@
 #include "services/proxy/net.h"
 #include "services/proxy/scan_client.h"
 #include "services/proxy/scanner_pool.h"
+#include "services/proxy/smtp_front.h"
 #include "services/proxy/verdicts.h"
 
 ABSL_FLAG(std::string, config, "", "YAML configuration file (default: built-in defaults)");
@@ -23,6 +25,10 @@ ABSL_FLAG(std::string, listen, "",
           "milter HOST:PORT (proxy.milter_listen, default 127.0.0.1:11432)");
 ABSL_FLAG(std::string, smtp_listen, "",
           "SMTP HOST:PORT (proxy.smtp_listen, default 127.0.0.1:11425)");
+ABSL_FLAG(std::string, smtp_downstream, "",
+          "SMTP HOST:PORT that accepted mail goes to (proxy.smtp.downstream; unset: no SMTP front end)");
+ABSL_FLAG(std::string, smtp_tls_cert, "", "PEM certificate chain for STARTTLS (proxy.smtp.tls_certificate)");
+ABSL_FLAG(std::string, smtp_tls_key, "", "PEM private key for STARTTLS (proxy.smtp.tls_key)");
 ABSL_FLAG(std::string, metrics, "",
           "HTTP HOST:PORT for /metrics, /healthz, /readyz (default 127.0.0.1:11532)");
 ABSL_FLAG(std::string, scanners, "", "scanner pool: HOST:PORT[,HOST:PORT...]");
@@ -44,6 +50,9 @@ int main(int argc, char** argv) {
                                      {"proxy.smtp_listen", absl::GetFlag(FLAGS_smtp_listen)},
                                      {"proxy.metrics_listen", absl::GetFlag(FLAGS_metrics)},
                                      {"proxy.scanners", absl::GetFlag(FLAGS_scanners)},
+                                     {"proxy.smtp.downstream", absl::GetFlag(FLAGS_smtp_downstream)},
+                                     {"proxy.smtp.tls_certificate", absl::GetFlag(FLAGS_smtp_tls_cert)},
+                                     {"proxy.smtp.tls_key", absl::GetFlag(FLAGS_smtp_tls_key)},
                                      {"logging.level", absl::GetFlag(FLAGS_log_level)},
                                  });
   if (!cfg.ok()) return Fail(cfg.status());
@@ -54,6 +63,14 @@ int main(int argc, char** argv) {
     }
   }
   if (absl::Status st = farside::proxy::ValidateReplies(pc.replies()); !st.ok()) return Fail(st);
+  if (absl::Status st = farside::proxy::SmtpFront::Validate(pc); !st.ok()) return Fail(st);
+  SSL_CTX* tls = nullptr;
+  if (!pc.smtp().tls_certificate().empty()) {
+    absl::StatusOr<SSL_CTX*> ctx =
+        farside::proxy::MakeServerTlsContext(pc.smtp().tls_certificate(), pc.smtp().tls_key());
+    if (!ctx.ok()) return Fail(ctx.status());
+    tls = *ctx;  // lives as long as the process
+  }
   absl::StatusOr<farside::HostPort> metrics_addr = farside::ParseHostPort(pc.metrics_listen());
   if (!metrics_addr.ok()) return Fail(metrics_addr.status());
 
@@ -80,17 +97,34 @@ int main(int argc, char** argv) {
                                       pc.max_connections(),
                                       [&](farside::proxy::Conn& c) { milter.Serve(c); }, "milter");
   if (!milter_listener.ok()) return Fail(milter_listener.status());
+  farside::proxy::SmtpFront smtp(&verdicts, tls);
+  std::unique_ptr<farside::proxy::Listener> smtp_listener;
+  if (!pc.smtp().downstream().empty()) {
+    absl::StatusOr<std::unique_ptr<farside::proxy::Listener>> l =
+        farside::proxy::Listener::Start(*farside::ParseHostPort(pc.smtp_listen()),
+                                        pc.max_connections(),
+                                        [&](farside::proxy::Conn& c) { smtp.Serve(c); }, "smtp");
+    if (!l.ok()) return Fail(l.status());
+    smtp_listener = std::move(*l);
+  }
 
   farside::log::Info("proxy ready", {{"metrics", metrics_addr->ToString()},
                                      {"scanners", absl::StrJoin(pc.scanners(), ",")},
                                      {"healthy", p->healthy()},
                                      {"milter", pc.milter_listen()},
-                                     {"smtp", "not in this build"}});
+                                     {"smtp", smtp_listener ? pc.smtp_listen() : "off (no proxy.smtp.downstream)"},
+                                     {"downstream", pc.smtp().downstream()},
+                                     {"starttls", tls != nullptr}});
   int sig = farside::WaitForShutdownSignal();
   farside::log::Info("draining", {{"signal", sig}});
   (*admin)->SetDraining();
   // Messages in flight finish; idle MTA connections are closed at the drain timeout.
+  // Both drain at once: a client waiting on one front end is not held up by the other.
+  std::thread smtp_drain([&] {
+    if (smtp_listener) smtp_listener->Stop(farside::ToAbsl(pc.drain_timeout()));
+  });
   (*milter_listener)->Stop(farside::ToAbsl(pc.drain_timeout()));
+  smtp_drain.join();
   farside::log::Info("stopped");
   return 0;
 }

@@ -97,7 +97,8 @@ void MilterFront::Serve(Conn& conn) {
       }
       // Progress replies keep Postfix waiting past milter_content_timeout on a slow scan.
       bool write_failed = false;
-      Decision d = verdicts_->Decide("milter", Request(tx), tx.size, unscanned_present, [&] {
+      farside::v1::ScanRequest req = Request(tx);
+      Decision d = verdicts_->Decide("milter", &req, tx.size, unscanned_present, [&] {
         write_failed |= !conn.Write(milter::Session::Progress(), kWriteTimeout).ok();
       });
       if (write_failed) return done("write failed", false);

@@ -41,7 +41,7 @@ prometheus::Gauge* Verdicts::Connections(absl::string_view front) {
   return &connections_->Add({{"front", std::string(front)}});
 }
 
-Decision Verdicts::Decide(absl::string_view front, farside::v1::ScanRequest request,
+Decision Verdicts::Decide(absl::string_view front, farside::v1::ScanRequest* req,
                           uint64_t size, bool unscanned_present,
                           const std::function<void()>& waiting) {
   const std::string f(front);
@@ -49,7 +49,8 @@ Decision Verdicts::Decide(absl::string_view front, farside::v1::ScanRequest requ
   if (size > config_.max_message_bytes()) {
     d = Oversize(size, config_, unscanned_present);
   } else {
-    SetDirection(config_, request.mutable_envelope());
+    const farside::v1::ScanRequest& request = *req;
+    SetDirection(config_, req->mutable_envelope());
     const absl::Time start = absl::Now();
     absl::StatusOr<farside::v1::ScanResult> result =
         client_->Scan(request, waiting, ToAbsl(config_.milter().progress_interval()));
@@ -57,7 +58,7 @@ Decision Verdicts::Decide(absl::string_view front, farside::v1::ScanRequest requ
         .Observe(absl::ToDoubleSeconds(absl::Now() - start));
     if (result.ok()) {
       d = FromResult(*result, config_, unscanned_present);
-      log::Info("verdict", {{"queue_id", request.envelope().queue_id()},
+      log::Info("verdict", {{"queue_id", req->envelope().queue_id()},
                             {"message_id", result->message_id()},
                             {"action", d.label},
                             {"score", result->score()},
@@ -67,7 +68,7 @@ Decision Verdicts::Decide(absl::string_view front, farside::v1::ScanRequest requ
       d = FailPolicy(result.status(), config_, unscanned_present);
       fail_policy_->Add({{"front", f}, {"policy", d.label}}).Increment();
       log::Warning("no verdict; fail policy applies",
-                   {{"queue_id", request.envelope().queue_id()},
+                   {{"queue_id", req->envelope().queue_id()},
                     {"policy", d.label},
                     {"error", std::string(result.status().message())},
                     {"front", f}});

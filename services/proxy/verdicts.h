@@ -21,8 +21,8 @@ class Verdicts {
            telemetry::ServiceMetrics* metrics);
 
   // `front` is "milter" or "smtp". `request` holds the envelope and the message (empty when
-  // `size` is over the limit and the front end did not keep it).
-  Decision Decide(absl::string_view front, farside::v1::ScanRequest request, uint64_t size,
+  // `size` is over the limit and the front end did not keep it); its direction is set here.
+  Decision Decide(absl::string_view front, farside::v1::ScanRequest* request, uint64_t size,
                   bool unscanned_present, const std::function<void()>& waiting = {});
 
   // Counts a connection dropped for a protocol error.

@@ -112,7 +112,11 @@ std::unique_ptr<Postfix> Postfix::Start(const Options& o) {
     if (f[0] == "smtp" && f[1] == "inet") f[0] = absl::StrCat("127.0.0.1:", o.port);
     l = absl::StrJoin(f, " ");
   }
-  std::ofstream(etc + "/master.cf") << absl::StrJoin(lines, "\n");
+  if (o.reinject_port != 0) {
+    lines.push_back(absl::StrCat("127.0.0.1:", o.reinject_port,
+                                 " inet n - n - - smtpd\n  -o smtpd_proxy_filter=\n  -o smtpd_milters="));
+  }
+  std::ofstream(etc + "/master.cf") << absl::StrJoin(lines, "\n") << "\n";
   CommandResult check = RunCommand({"postfix", "-c", etc, "check"});
   if (check.exit_code != 0) {
     ADD_FAILURE() << "postfix check: " << check.out << check.err;

@@ -21,6 +21,7 @@ class Postfix {
     std::string next_hop;       // relayhost, "[127.0.0.1]:PORT"
     std::string proxy_filter;   // smtpd_proxy_filter, "127.0.0.1:PORT"; may be empty
     std::vector<std::string> extra;  // more main.cf lines
+    int reinject_port = 0;           // a second smtpd with no filters (proxy_filter's downstream)
   };
   // Writes the config, starts master and waits for the smtpd port; nullptr (with a gtest
   // failure saying why) when it cannot.

@@ -24,7 +24,15 @@ class ProxyTest : public ::testing::Test {
   void SetUp() override {
     dir_ = TempDir("proxy");
     for (int i = 0; i < 2; ++i) StartScanner(i);
-    StartProxy();
+    sink_ = Sink::Start(dir_);
+    ASSERT_NE(sink_, nullptr);
+    // A certificate for STARTTLS, made here.
+    CommandResult cert = RunCommand(
+        {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", dir_ + "/key.pem", "-out", dir_ + "/cert.pem", "-days", "2",
+         "-subj", "/CN=proxy.gw.test"});
+    ASSERT_EQ(cert.exit_code, 0) << cert.err;
+    StartProxy(sink_->port());
   }
 
   void StartScanner(int i) {
@@ -43,7 +51,7 @@ class ProxyTest : public ::testing::Test {
         << "scanner " << i << " not ready";
   }
 
-  void StartProxy() {
+  void StartProxy(int downstream) {
     if (milter_port_ == 0) {
       milter_port_ = FreePort();
       smtp_port_ = FreePort();
@@ -53,7 +61,9 @@ class ProxyTest : public ::testing::Test {
         "proxy",
         {Binary("farside-proxy"), "--listen", Loopback(milter_port_), "--smtp_listen",
          Loopback(smtp_port_), "--metrics", Loopback(proxy_metrics_), "--scanners",
-         absl::StrCat(Loopback(scan_ports_[0]), ",", Loopback(scan_ports_[1]))},
+         absl::StrCat(Loopback(scan_ports_[0]), ",", Loopback(scan_ports_[1])),
+         "--smtp_downstream", Loopback(downstream), "--smtp_tls_cert", dir_ + "/cert.pem",
+         "--smtp_tls_key", dir_ + "/key.pem"},
         dir_));
     ASSERT_TRUE(WaitFor([&] { return HttpGet(proxy_metrics_, "/readyz").status == 200; },
                         absl::Seconds(15)))
@@ -62,8 +72,6 @@ class ProxyTest : public ::testing::Test {
   }
 
   void StartMta() {
-    sink_ = Sink::Start(dir_);
-    ASSERT_NE(sink_, nullptr);
     mta_port_ = FreePort();
     postfix_ = Postfix::Start({.dir = dir_ + "/postfix",
                                .port = mta_port_,
@@ -82,9 +90,24 @@ class ProxyTest : public ::testing::Test {
     }
   }
 
-  CommandResult Send(const std::string& subject, const std::string& body) {
-    return Swaks({"--server", Loopback(mta_port_), "--from", "alice@sender.test", "--to",
-                  "bob@dest.test", "--header", "Subject: " + subject, "--body", body});
+  CommandResult Send(const std::string& subject, const std::string& body, int port = 0,
+                     std::vector<std::string> more = {}) {
+    std::vector<std::string> a = {"--server", Loopback(port ? port : mta_port_), "--from",
+                                  "alice@sender.test", "--to", "bob@dest.test", "--header",
+                                  "Subject: " + subject, "--body", body};
+    a.insert(a.end(), more.begin(), more.end());
+    return Swaks(a);
+  }
+
+  // Bytes (a printf format) sent raw to the SMTP front end; what it answered.
+  std::string Raw(const std::string& printf_format) {
+    CommandResult c = RunCommand(
+        {"bash", "-c",
+         absl::StrCat("exec 3<>/dev/tcp/127.0.0.1/", smtp_port_,
+                      "; printf \"$1\" >&3; timeout 3 cat <&3; exit 0"),
+         "_", printf_format},
+        absl::Seconds(15));
+    return c.out;
   }
 
   // smtp-source: n messages at concurrency c through Postfix.
@@ -235,7 +258,7 @@ TEST_F(ProxyTest, AProxyRestartDuringALoadRunLosesNothingThatWasAcknowledged) {
   std::thread restart([&] {
     sink_->WaitForCount(300, absl::Seconds(60));
     proxy_->Stop();
-    StartProxy();
+    StartProxy(sink_->port());
   });
   // smtp-source gives up on the first refused message, so the run is not expected to end
   // well; what Postfix acknowledged (queued) must all arrive, scanned.
@@ -246,6 +269,112 @@ TEST_F(ProxyTest, AProxyRestartDuringALoadRunLosesNothingThatWasAcknowledged) {
   EXPECT_GE(queued, 300);
   EXPECT_TRUE(sink_->WaitForCount(queued, absl::Seconds(60)));
   EXPECT_EQ(sink_->Count(), queued) << "every acknowledged message is delivered once";
+  ExpectAllScanned();
+}
+
+TEST_F(ProxyTest, SmtpFrontEndPipelinesStartsTlsAndAnswersOnlyAfterTheScan) {
+  CommandResult clean = Send("over tls", "A short note.", smtp_port_, {"--pipeline", "-tls"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_TRUE(absl::StrContains(clean.out, "TLS started")) << clean.out;
+  EXPECT_TRUE(absl::StrContains(clean.out, "PIPELINING")) << clean.out;
+  CommandResult spam = Send("spam", Gtube(), smtp_port_, {"--pipeline", "-tls"});
+  EXPECT_EQ(spam.exit_code, 26) << spam.out;
+  EXPECT_TRUE(absl::StrContains(spam.out, "550 5.7.1 Message rejected as spam")) << spam.out;
+  ASSERT_TRUE(sink_->WaitForCount(1, absl::Seconds(20)));
+  absl::SleepFor(absl::Milliseconds(500));
+  ASSERT_EQ(sink_->Count(), 1) << "the spam never reached the downstream server";
+  std::string m = sink_->Messages()[0];
+  EXPECT_TRUE(absl::StrContains(m, "Subject: over tls")) << m;
+  EXPECT_TRUE(absl::StrContains(m, "X-Spam-Status: No, score=")) << m;
+  EXPECT_EQ(Metric("farside_proxy_messages_total{front=\"smtp\",verdict=\"reject\"}"), 1);
+}
+
+TEST_F(ProxyTest, SmtpFrontEndBehindPostfixSmtpdProxyFilter) {
+  // Postfix's smtpd hands each message to the proxy before it queues it; the proxy's
+  // downstream is Postfix's own reinjection smtpd, which relays to the sink.
+  const int reinject = FreePort();
+  proxy_->Stop();
+  StartProxy(reinject);
+  mta_port_ = FreePort();
+  postfix_ = Postfix::Start({.dir = dir_ + "/postfix",
+                             .port = mta_port_,
+                             .milter = "",
+                             .next_hop = absl::StrCat("[127.0.0.1]:", sink_->port()),
+                             .proxy_filter = Loopback(smtp_port_),
+                             .extra = {},
+                             .reinject_port = reinject});
+  ASSERT_NE(postfix_, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return TcpConnects(reinject); }, absl::Seconds(10)));
+  CommandResult clean = Send("via proxy filter", "A short note.");
+  EXPECT_EQ(clean.exit_code, 0) << clean.out;
+  CommandResult spam = Send("spam via proxy filter", Gtube());
+  EXPECT_EQ(spam.exit_code, 26) << spam.out;
+  EXPECT_TRUE(absl::StrContains(spam.out, "550 5.7.1 Message rejected as spam")) << spam.out;
+  ASSERT_TRUE(sink_->WaitForCount(1, absl::Seconds(30)));
+  absl::SleepFor(absl::Seconds(1));
+  ASSERT_EQ(sink_->Count(), 1);
+  std::string m = sink_->Messages()[0];
+  EXPECT_TRUE(absl::StrContains(m, "X-Spam-Status: No")) << m;
+  EXPECT_EQ(Metric("farside_proxy_messages_total{front=\"smtp\""), 2);
+}
+
+TEST_F(ProxyTest, SmtpFrontEndRefusesWhatItCannotPassOn) {
+  // Scanners gone: the fail policy (tempfail) answers at the end of DATA.
+  scanners_[0]->Stop();
+  scanners_[1]->Stop();
+  CommandResult r = Send("no scanner", "hello", smtp_port_);
+  EXPECT_EQ(r.exit_code, 26) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "451 4.3.0")) << r.out;
+  // Downstream gone: MAIL is answered 451, since nothing can be passed on.
+  StartScanner(0);
+  proxy_->Stop();
+  StartProxy(FreePort());
+  CommandResult d = Send("no downstream", "hello", smtp_port_);
+  EXPECT_EQ(d.exit_code, 23) << d.out;
+  EXPECT_TRUE(absl::StrContains(d.out, "451 4.4.1")) << d.out;
+  EXPECT_EQ(sink_->Count(), 0);
+}
+
+TEST_F(ProxyTest, MalformedSmtpInputGetsCleanErrors) {
+  std::string longline = Raw(absl::StrCat("EHLO x\\r\\n", std::string(100000, 'A'), "\\r\\nNOOP\\r\\nQUIT\\r\\n"));
+  EXPECT_TRUE(absl::StrContains(longline, "500 5.5.2 Line too long")) << longline;
+  EXPECT_TRUE(absl::StrContains(longline, "250 2.0.0 Ok")) << "NOOP after the long line: " << longline;
+  std::string barelf = Raw("EHLO x\\nQUIT\\r\\n");
+  EXPECT_TRUE(absl::StrContains(barelf, "bare LF")) << barelf;
+  std::string junk = Raw("FOO\\r\\nBAR\\r\\nMAIL FROM:<a@b>\\r\\nRCPT TO:<x>\\r\\n"
+                         "BAZ\\r\\nQ\\r\\nW\\r\\nE\\r\\nR\\r\\nT\\r\\nY\\r\\nU\\r\\nI\\r\\nO\\r\\n"
+                         "P\\r\\nA\\r\\nS\\r\\nD\\r\\nF\\r\\nG\\r\\nH\\r\\nJ\\r\\nK\\r\\n");
+  EXPECT_TRUE(absl::StrContains(junk, "500 5.5.2 Command not recognized")) << junk;
+  EXPECT_TRUE(absl::StrContains(junk, "503 5.5.1 Say EHLO first")) << junk;
+  EXPECT_TRUE(absl::StrContains(junk, "421 4.7.0")) << "hang up after 20 errors: " << junk;
+  // A STARTTLS with commands pipelined behind it in the clear is cut off, not obeyed.
+  std::string inject = Raw("EHLO x\\r\\nSTARTTLS\\r\\nMAIL FROM:<evil@x.test>\\r\\n");
+  EXPECT_TRUE(absl::StrContains(inject, "220 2.0.0 Ready")) << inject;
+  EXPECT_FALSE(absl::StrContains(inject, "2.1.0")) << inject;
+  EXPECT_TRUE(proxy_->Running());
+  EXPECT_EQ(Send("still fine", "hello", smtp_port_).exit_code, 0);
+}
+
+// smtp-source sends 20,000 messages at concurrency 50 through Postfix, the proxy and two
+// scanners: every one is accounted for, delivered (scanned) or rejected.
+class ProxyLoad : public ProxyTest {};
+
+TEST_F(ProxyLoad, TwentyThousandMessagesThroughPostfixAreAllAccountedFor) {
+  StartMta();
+  const int n = 20000;
+  const absl::Time start = absl::Now();
+  CommandResult load = Load(n, 50, absl::Seconds(600));
+  EXPECT_EQ(load.exit_code, 0) << load.out << load.err;
+  EXPECT_TRUE(sink_->WaitForCount(n, absl::Seconds(300))) << sink_->Count() << " of " << n;
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  const double rejected =
+      Metric("farside_proxy_messages_total{front=\"milter\",verdict=\"reject\"}");
+  const int delivered = sink_->Count();
+  std::printf("load: %d sent, %d delivered, %.0f rejected in %.1f s (%.0f msg/s end to end)\n", n,
+              delivered, rejected, secs, n / secs);
+  EXPECT_EQ(delivered + rejected, n);
+  EXPECT_EQ(Metric("farside_proxy_messages_total{front=\"milter\""), n) << "one verdict each";
+  EXPECT_EQ(Metric("farside_proxy_fail_policy_total"), 0);
   ExpectAllScanned();
 }
 
