@@ -78,7 +78,9 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<farside::proxy::ScannerPool>> pool =
       farside::proxy::ScannerPool::Create({.targets = {pc.scanners().begin(), pc.scanners().end()},
                                            .health_interval = farside::ToAbsl(pc.health_interval()),
-                                           .health_timeout = farside::ToAbsl(pc.health_timeout())},
+                                           .health_timeout = farside::ToAbsl(pc.health_timeout()),
+                                           .resolve_interval = farside::ToAbsl(pc.scanner_resolve_interval()),
+                                           .resolver = {}},
                                           &metrics);
   if (!pool.ok()) return Fail(pool.status());
   farside::proxy::ScannerPool* p = pool->get();
@@ -110,6 +112,7 @@ int main(int argc, char** argv) {
 
   farside::log::Info("proxy ready", {{"metrics", metrics_addr->ToString()},
                                      {"scanners", absl::StrJoin(pc.scanners(), ",")},
+                                     {"addresses", absl::StrJoin(p->Targets(), ",")},
                                      {"healthy", p->healthy()},
                                      {"milter", pc.milter_listen()},
                                      {"smtp", smtp_listener ? pc.smtp_listen() : "off (no proxy.smtp.downstream)"},

@@ -25,16 +25,16 @@ absl::StatusOr<farside::v1::ScanResult> ScanClient::Scan(
     absl::Duration tick) {
   const absl::Time deadline = absl::Now() + timeout_;
   absl::Status last = absl::UnavailableError("no scanner was tried");
-  ScannerPool::Endpoint* previous = nullptr;
+  std::shared_ptr<ScannerPool::Endpoint> previous;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) break;
-    absl::StatusOr<ScannerPool::Endpoint*> picked = pool_->Pick(previous);
+    absl::StatusOr<std::shared_ptr<ScannerPool::Endpoint>> picked = pool_->Pick(previous.get());
     if (!picked.ok()) {
       last = picked.status();
       break;
     }
-    ScannerPool::Endpoint* e = *picked;
+    std::shared_ptr<ScannerPool::Endpoint> e = *picked;
     // The first try leaves room for a second one when another scanner is up.
     const bool may_retry = attempt == 0 && pool_->healthy() > 1;
     grpc::ClientContext ctx;
@@ -62,7 +62,7 @@ absl::StatusOr<farside::v1::ScanResult> ScanClient::Scan(
     }
     if (status.ok()) return result;
     last = rpc::FromGrpc(status, absl::StrCat("scanner ", e->target));
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) pool_->MarkDown(e);
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) pool_->MarkDown(e.get());
     log::Warning("scan call failed", {{"scanner", e->target},
                                       {"code", rpc::CodeName(status.error_code())},
                                       {"error", std::string(status.error_message())},
