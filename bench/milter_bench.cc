@@ -66,6 +66,12 @@ Mail Split(const std::string& raw) {
     value = line.substr(colon + 1);
   }
   flush();
+  // Milter frames cannot carry a NUL inside a header name or value; MTAs drop them.
+  for (auto& [n, v] : m.headers) {
+    std::erase(n, '\0');
+    std::erase(v, '\0');
+  }
+  std::erase_if(m.headers, [](const auto& h) { return h.first.empty(); });
   for (; pos < raw.size();) {
     size_t eol = raw.find('\n', pos);
     if (eol == std::string::npos) eol = raw.size();

@@ -127,9 +127,11 @@ absl::StatusOr<Message> Parse(const Frame& frame) {
       }
       return m;
     case kHeader:
-      if (!TakeString(&d, &m.name) || !TakeString(&d, &m.value) || !d.empty()) {
+      if (!TakeString(&d, &m.name) || d.empty() || d.back() != '\0') {
         return Bad(frame.code, "not name NUL value NUL");
       }
+      // A NUL inside the value (malformed mail an MTA passed on) stays part of the value.
+      m.value = std::string(d.substr(0, d.size() - 1));
       if (m.name.empty()) return Bad(frame.code, "empty header name");
       return m;
     case kBody:

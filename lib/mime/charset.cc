@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -232,6 +233,33 @@ Converted ToUtf8(absl::string_view bytes, absl::string_view declared) {
   out.text = SanitizeUtf8(bytes);
   out.charset = "utf-8";
   return out;
+}
+
+void SanitizeUtf8Fields(google::protobuf::Message* msg) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = msg->GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(*msg, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->type() == FieldDescriptor::TYPE_STRING) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(*msg, f); ++i) {
+          std::string v = r->GetRepeatedString(*msg, f, i);
+          if (!IsValidUtf8(v)) r->SetRepeatedString(msg, f, i, SanitizeUtf8(v));
+        }
+      } else {
+        std::string v = r->GetString(*msg, f);
+        if (!IsValidUtf8(v)) r->SetString(msg, f, SanitizeUtf8(v));
+      }
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_map()) continue;  // none of ours carries mail text in a map
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(*msg, f); ++i) SanitizeUtf8Fields(r->MutableRepeatedMessage(msg, f, i));
+      } else {
+        SanitizeUtf8Fields(r->MutableMessage(msg, f));
+      }
+    }
+  }
 }
 
 }  // namespace farside::mime

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
 
 namespace farside::mime {
 
@@ -29,6 +30,11 @@ Converted ToUtf8(absl::string_view bytes, absl::string_view declared);
 
 // Replaces invalid UTF-8 sequences by U+FFFD.
 std::string SanitizeUtf8(absl::string_view s);
+
+// The same for every string field of a protobuf message, recursively (bytes fields are left
+// alone). Proto3 refuses to parse invalid UTF-8 in a string, so whatever crosses gRPC with
+// text taken from mail (matched text, header values, addresses) goes through this first.
+void SanitizeUtf8Fields(google::protobuf::Message* msg);
 
 }  // namespace farside::mime
 

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_join.h"
 #include "lib/common/log.h"
+#include "lib/mime/charset.h"
 #include "lib/common/startup.h"
 
 namespace farside::proxy {
@@ -51,6 +52,8 @@ Decision Verdicts::Decide(absl::string_view front, farside::v1::ScanRequest* req
   } else {
     const farside::v1::ScanRequest& request = *req;
     SetDirection(config_, req->mutable_envelope());
+    // Envelope text comes from the SMTP client; proto3 strings must be valid UTF-8.
+    mime::SanitizeUtf8Fields(req->mutable_envelope());
     const absl::Time start = absl::Now();
     absl::StatusOr<farside::v1::ScanResult> result =
         client_->Scan(request, waiting, ToAbsl(config_.milter().progress_interval()));

@@ -13,6 +13,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "lib/common/log.h"
 #include "lib/common/names.h"
+#include "lib/mime/charset.h"
 #include "lib/mime/message.h"
 #include "lib/rules/actions.h"
 #include "lib/rules/gtube.h"
@@ -257,6 +258,8 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     default: break;
   }
   AddHeaderChanges(config_.headers(), msg, &result);
+  // Matched text and header values come from the mail: make them valid proto3 strings.
+  mime::SanitizeUtf8Fields(&result);
 
   absl::Duration took = absl::Now() - start;
   *result.mutable_scan_time() = TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(took));
@@ -278,6 +281,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   rec.set_direction(env.direction() != farside::v1::DIRECTION_UNSPECIFIED ? env.direction()
                     : env.authenticated_user().empty() ? farside::v1::DIRECTION_INBOUND
                                                        : farside::v1::DIRECTION_OUTBOUND);
+  mime::SanitizeUtf8Fields(&rec);
   state_->Record(std::move(rec));
 
   scans_->Add({{"action", ActionName(action)}}).Increment();

@@ -1,8 +1,11 @@
 // Header changes for delivered mail.
 #include "services/scanner/verdict.h"
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "lib/mime/charset.h"
 
 namespace farside::scanner {
 namespace {
@@ -56,7 +59,12 @@ void AddHeaderChanges(const farside::v1::HeadersConfig& config, const mime::Mess
   if (a == farside::v1::REWRITE_SUBJECT) {
     // The raw value keeps any encoded-words as the sender wrote them.
     if (const mime::HeaderField* subject = msg.headers().Find("Subject")) {
-      Add(result, HeaderChange::OP_CHANGE, "Subject", config.subject_prefix() + subject->raw, 1);
+      // 8-bit bytes of an unknown charset cannot travel as text: the decoded subject then
+      // goes out as one RFC 2047 encoded-word.
+      std::string old = mime::IsValidUtf8(subject->raw)
+                            ? subject->raw
+                            : absl::StrCat("=?UTF-8?B?", absl::Base64Escape(subject->value), "?=");
+      Add(result, HeaderChange::OP_CHANGE, "Subject", config.subject_prefix() + old, 1);
     } else {
       Add(result, HeaderChange::OP_ADD, "Subject", config.subject_prefix());
     }

@@ -138,6 +138,9 @@ TEST(ParseTest, MalformedCommandsAreErrorsNamingTheCommand) {
   EXPECT_FALSE(bad(kConnect, std::string("h\0" "4\x01\x02" "1.2.3.4", 11)).ok());
   EXPECT_FALSE(bad(kConnect, std::string("h\0X", 3)).ok()) << "unknown family";
   EXPECT_FALSE(bad(kHeader, std::string("Subject\0no-end", 14)).ok());
+  auto nul = Parse({kHeader, std::string("Subject\0a\0b\0", 12)});
+  ASSERT_TRUE(nul.ok()) << "a NUL inside a value is mail's problem, not the protocol's";
+  EXPECT_EQ(nul->value, std::string("a\0b", 3));
   EXPECT_FALSE(bad(kHeader, std::string("\0v\0", 3)).ok()) << "empty name";
   EXPECT_FALSE(bad(kMail, "").ok());
   EXPECT_FALSE(bad(kOptionNegotiation, "short").ok());

@@ -127,6 +127,21 @@ TEST_F(ScannerTest, RewriteSubjectVariantPrefixesTheSubject) {
   EXPECT_EQ(subj->value(), "*** SPAM *** Cheap  watches");
 }
 
+TEST_F(ScannerTest, EightBitMailGivesAResultThatCrossesGrpc) {
+  // A Latin-1 subject with no encoded-word, and a rule whose matched text is 8-bit: proto3
+  // refuses invalid UTF-8 in strings, so the result must hold none.
+  Make();
+  auto r = Scan("Subject: Caf\xe9 cheap\n\nZ" + kTail + "\n");
+  EXPECT_EQ(r.action(), farside::v1::REWRITE_SUBJECT);
+  std::string wire;
+  ASSERT_TRUE(r.SerializeToString(&wire));
+  farside::v1::ScanResult back;
+  EXPECT_TRUE(back.ParseFromString(wire)) << "the proxy could not read this result";
+  const auto* subj = Change(r, "Subject");
+  ASSERT_NE(subj, nullptr);
+  EXPECT_TRUE(absl::StartsWith(subj->value(), "*** SPAM *** =?UTF-8?B?")) << subj->value();
+}
+
 TEST_F(ScannerTest, GtubeIsFoundInDecodedTextAndAnomaliesBecomeSymbols) {
   Make();
   // The GTUBE string base64-encoded in the second part of a multipart without MIME-Version.
