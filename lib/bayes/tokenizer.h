@@ -1,0 +1,40 @@
+// Bayes tokens of a message: Unicode-normalised words of the decoded text (HTML as shown)
+// and the subject, orthogonal sparse bigrams over them (CRM114, Rspamd), words of chosen
+// headers and the hosts of URLs, each hashed to 64 bits with xxHash3 and kept once.
+#ifndef FARSIDE_LIB_BAYES_TOKENIZER_H_
+#define FARSIDE_LIB_BAYES_TOKENIZER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "lib/mime/message.h"
+
+namespace farside::bayes {
+
+struct TokenizerOptions {
+  size_t max_tokens = 3000;         // per message, after de-duplication
+  size_t max_text_bytes = 256 << 10;  // of each text part (and of all text together x4)
+  size_t min_word_bytes = 2;
+  size_t max_word_bytes = 40;       // longer words become one "long word" token
+  size_t window = 5;                // OSB: pairs of words up to window-1 apart
+  // Header fields whose words are tokens of their own ("from:alice").
+  std::vector<std::string> headers = {"From", "Reply-To", "To", "X-Mailer", "User-Agent",
+                                      "Content-Type", "List-Id"};
+};
+
+// Words of UTF-8 text: NFKC with case folding (so "ＦＲＥＥ", "Free" and "FREE" are one
+// word), split at anything but letters, digits and marks; each Han, Hiragana or Katakana
+// character is a word of its own, since those scripts do not space their words.
+std::vector<std::string> Words(absl::string_view utf8, const TokenizerOptions& options);
+
+// The message's token hashes, sorted, each once.
+std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions& options);
+
+// The hash of a token key (exposed for tests and tools).
+uint64_t TokenHash(absl::string_view key);
+
+}  // namespace farside::bayes
+
+#endif  // FARSIDE_LIB_BAYES_TOKENIZER_H_
