@@ -4,7 +4,7 @@
 // bench/sa_agreement.py compares with SpamAssassin's.
 //
 // usage: build/bench/scan_bench [--rules DIR]... [--spamassassin DIR]... [--no-default-rules]
-//          [--no-prefilter] [--rounds N] [--hits FILE] PATH...     (PATH: a directory, a file, or @LIST of paths)
+//          [--no-prefilter] [--no-bayes] [--rounds N] [--hits FILE] PATH...     (PATH: a directory, a file, or @LIST of paths)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   std::string hits_path;
   int rounds = 3;
   bool default_rules = true, prefilter = true;
+  bool bayes = true;  // tokenizes every message, as a scanner does
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
       prefilter = false;
     } else if (a == "--no-default-rules") {
       default_rules = false;
+    } else if (a == "--no-bayes") {
+      bayes = false;
     } else if (a.starts_with("--")) {
       std::fprintf(stderr, "scan_bench: unknown option %s\n", a.c_str());
       return 2;
@@ -112,7 +115,7 @@ int main(int argc, char** argv) {
   if (paths.empty()) {
     std::fprintf(stderr,
                  "usage: scan_bench [--rules DIR]... [--spamassassin DIR]... [--no-default-rules] "
-                 "[--no-prefilter] [--rounds N] [--hits FILE] PATH...\n");
+                 "[--no-prefilter] [--no-bayes] [--rounds N] [--hits FILE] PATH...\n");
     return 2;
   }
   (void)farside::log::Configure("bench", "warning", "text");  // no line per scan
@@ -124,6 +127,7 @@ int main(int argc, char** argv) {
   for (const std::string& d : rule_dirs) sc.mutable_rules()->add_dirs(d);
   for (const std::string& d : sa_dirs) sc.mutable_rules()->add_spamassassin_dirs(d);
   sc.mutable_rules()->set_prefilter(prefilter);
+  sc.mutable_bayes()->set_enabled(bayes);
 
   farside::telemetry::ServiceMetrics metrics("bench");
   NoState state;

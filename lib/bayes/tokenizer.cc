@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
@@ -47,63 +48,50 @@ bool WordChar(UChar32 c) {
   return u_isalnum(c) || (U_GET_GC_MASK(c) & U_GC_M_MASK) != 0;
 }
 
-class Collector {
- public:
-  Collector(const TokenizerOptions& o) : o_(o) {}
-  void Add(absl::string_view key) {
-    if (hashes_.size() < o_.max_tokens * 4) hashes_.push_back(TokenHash(key));
-  }
-  // Words and their OSB pairs, under a prefix ("t" for text, "s" for the subject).
-  void Text(absl::string_view prefix, const std::vector<std::string>& words) {
-    std::string key;
-    for (size_t i = 0; i < words.size(); ++i) {
-      key.assign(prefix.data(), prefix.size());
-      key += ':';
-      key += words[i];
-      Add(key);
-      for (size_t k = 1; k < o_.window && i + k < words.size(); ++k) {
-        key.assign(prefix.data(), prefix.size());
-        absl::StrAppend(&key, "~", k, ":", words[i], "\x1f", words[i + k]);
-        Add(key);
-      }
-    }
-  }
-  std::vector<uint64_t> Done() {
-    std::sort(hashes_.begin(), hashes_.end());
-    hashes_.erase(std::unique(hashes_.begin(), hashes_.end()), hashes_.end());
-    if (hashes_.size() > o_.max_tokens) hashes_.resize(o_.max_tokens);
-    return std::move(hashes_);
-  }
+uint64_t Seed(absl::string_view prefix) { return XXH3_64bits(prefix.data(), prefix.size()); }
 
- private:
-  const TokenizerOptions& o_;
-  std::vector<uint64_t> hashes_;
-};
+uint64_t Word(uint64_t seed, absl::string_view w) { return XXH3_64bits_withSeed(w.data(), w.size(), seed); }
 
-}  // namespace
+uint64_t Pair(uint64_t a, uint64_t b, size_t distance) {
+  const uint64_t both[2] = {a, b};
+  return XXH3_64bits_withSeed(both, sizeof both, 0x9e3779b97f4a7c15ULL + distance);
+}
 
-uint64_t TokenHash(absl::string_view key) { return XXH3_64bits(key.data(), key.size()); }
-
-std::vector<std::string> Words(absl::string_view utf8, const TokenizerOptions& o) {
+// Calls f(word) for each word of the text (see Words()), without allocating per word.
+template <typename F>
+void ForEachWord(absl::string_view utf8, const TokenizerOptions& o, F&& f) {
   if (utf8.size() > o.max_text_bytes) utf8 = utf8.substr(0, o.max_text_bytes);
   const std::string text = Normalize(utf8);
-  std::vector<std::string> out;
-  std::string word;
+  std::string long_word;
+  size_t word_start = 0, word_len = 0;
   auto flush = [&] {
-    if (word.size() >= o.min_word_bytes) {
-      if (word.size() > o.max_word_bytes) {
+    if (word_len >= o.min_word_bytes) {
+      absl::string_view w(text.data() + word_start, word_len);
+      if (word_len > o.max_word_bytes) {
         // One token for a run of text too long to be a word (base64, hashes, URLs' tails).
-        word = absl::StrCat("\x01long", word.size() / 10, word.substr(0, 6));
+        long_word = absl::StrCat("\x01long", word_len / 10, w.substr(0, 6));
+        f(absl::string_view(long_word));
+      } else {
+        f(w);
       }
-      out.push_back(word);
     }
-    word.clear();
+    word_len = 0;
   };
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const int32_t len = static_cast<int32_t>(text.size());
   int32_t i = 0;
   while (i < len) {
     const int32_t start = i;
+    if (s[i] < 0x80) {  // ASCII without ICU
+      ++i;
+      if (absl::ascii_isalnum(s[start])) {
+        if (word_len == 0) word_start = static_cast<size_t>(start);
+        ++word_len;
+      } else {
+        flush();
+      }
+      continue;
+    }
     UChar32 c;
     U8_NEXT(s, i, len, c);
     if (c < 0) {  // invalid byte: a separator
@@ -112,22 +100,71 @@ std::vector<std::string> Words(absl::string_view utf8, const TokenizerOptions& o
     }
     if (Unspaced(c)) {
       flush();
-      out.emplace_back(text.substr(static_cast<size_t>(start), static_cast<size_t>(i - start)));
+      f(absl::string_view(text.data() + start, static_cast<size_t>(i - start)));
       continue;
     }
     if (WordChar(c)) {
-      word.append(text, static_cast<size_t>(start), static_cast<size_t>(i - start));
+      if (word_len == 0) word_start = static_cast<size_t>(start);
+      word_len += static_cast<size_t>(i - start);
     } else {
       flush();
     }
   }
   flush();
+}
+
+class Collector {
+ public:
+  explicit Collector(const TokenizerOptions& o) : o_(o) { seen_.reserve(o.max_tokens + 16); }
+  bool full() const { return seen_.size() >= o_.max_tokens; }
+  void Add(uint64_t h) {
+    if (!full()) seen_.insert(h);
+  }
+  void Add(absl::string_view prefix, absl::string_view word) { Add(Word(Seed(prefix), word)); }
+  // Words and their OSB pairs under a prefix: each word with each of the window-1 words
+  // before it, the distance part of the pair.
+  void Text(absl::string_view prefix, absl::string_view text) {
+    const uint64_t seed = Seed(prefix);
+    uint64_t ring[16];
+    const size_t back = std::min<size_t>(o_.window > 0 ? o_.window - 1 : 0, 16);
+    size_t n = 0;
+    ForEachWord(text, o_, [&](absl::string_view w) {
+      if (full()) return;
+      const uint64_t h = Word(seed, w);
+      Add(h);
+      for (size_t k = 1; k <= back && k <= n; ++k) Add(Pair(ring[(n - k) % 16], h, k));
+      ring[n % 16] = h;
+      ++n;
+    });
+  }
+  std::vector<uint64_t> Done() { return std::vector<uint64_t>(seen_.begin(), seen_.end()); }
+
+ private:
+  const TokenizerOptions& o_;
+  absl::flat_hash_set<uint64_t> seen_;
+};
+
+}  // namespace
+
+std::vector<std::string> Words(absl::string_view utf8, const TokenizerOptions& o) {
+  std::vector<std::string> out;
+  ForEachWord(utf8, o, [&](absl::string_view w) { out.emplace_back(w); });
   return out;
+}
+
+uint64_t WordToken(absl::string_view prefix, absl::string_view word) {
+  return Word(Seed(prefix), word);
+}
+
+uint64_t PairToken(absl::string_view prefix, absl::string_view first, absl::string_view second,
+                   size_t distance) {
+  const uint64_t seed = Seed(prefix);
+  return Pair(Word(seed, first), Word(seed, second), distance);
 }
 
 std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions& o) {
   Collector c(o);
-  c.Text("s", Words(msg.Subject(), o));
+  c.Text("s", msg.Subject());
   size_t budget = o.max_text_bytes * 4;
   for (const mime::Part& p : msg.parts()) {
     if (!p.is_leaf() || p.is_attachment() || p.text.empty() || budget == 0) continue;
@@ -135,22 +172,22 @@ std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions&
     if (!p.is_html() && p.content_type != "text/plain") continue;
     if (text.size() > budget) text = text.substr(0, budget);
     budget -= text.size();
-    c.Text("t", Words(text, o));
+    c.Text("t", text);
   }
   for (const std::string& name : o.headers) {
-    const std::string lname = absl::AsciiStrToLower(name);
+    const uint64_t seed = Seed(absl::StrCat("h:", absl::AsciiStrToLower(name)));
     for (const mime::HeaderField* f : msg.headers().FindAll(name)) {
-      for (const std::string& w : Words(f->value, o)) c.Add(absl::StrCat("h:", lname, ":", w));
+      ForEachWord(f->value, o, [&](absl::string_view w) { c.Add(Word(seed, w)); });
     }
   }
   for (const mime::Url& u : msg.Links().urls) {
-    c.Add(absl::StrCat("u:", u.host));
-    if (!u.domain.empty()) c.Add(absl::StrCat("d:", u.domain));
+    c.Add("u", u.host);
+    if (!u.domain.empty()) c.Add("d", u.domain);
   }
   for (const mime::Part& p : msg.parts()) {
     if (p.is_attachment()) {
-      c.Add(absl::StrCat("a:", p.content_type));
-      if (!p.detected_type.empty()) c.Add(absl::StrCat("A:", p.detected_type));
+      c.Add("a", p.content_type);
+      if (!p.detected_type.empty()) c.Add("A", p.detected_type);
     }
   }
   return c.Done();

@@ -29,11 +29,17 @@ struct TokenizerOptions {
 // character is a word of its own, since those scripts do not space their words.
 std::vector<std::string> Words(absl::string_view utf8, const TokenizerOptions& options);
 
-// The message's token hashes, sorted, each once.
+// The message's token hashes, each once, in no particular order; the first max_tokens found
+// (subject first, then the text in order).
 std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions& options);
 
-// The hash of a token key (exposed for tests and tools).
-uint64_t TokenHash(absl::string_view key);
+// Token hashes (exposed for tests and tools). A word under a prefix ("t" text, "s" subject,
+// "h:from" a header, "u" a URL host, "d" its registered domain, "a"/"A" an attachment's
+// declared and detected type), and a pair of words `distance` apart. Pairs are hashed from
+// the words' hashes, so no string is built for them.
+uint64_t WordToken(absl::string_view prefix, absl::string_view word);
+uint64_t PairToken(absl::string_view prefix, absl::string_view first, absl::string_view second,
+                   size_t distance);
 
 }  // namespace farside::bayes
 

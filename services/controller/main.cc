@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
        .connect_timeout = farside::ToAbsl(cc.redis().connect_timeout()),
        .command_timeout = farside::ToAbsl(cc.redis().command_timeout())});
   farside::controller::StateStore store(
-      &redis, {.key_prefix = cc.redis().key_prefix(), .history_size = cc.history_size()});
+      &redis, {.key_prefix = cc.redis().key_prefix(),
+               .history_size = cc.history_size(),
+               .bayes_max_tokens = cc.bayes_max_tokens()});
   farside::controller::StateService service(&store, &metrics);
 
   absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server =

@@ -35,11 +35,9 @@ grpc::Status StateService::Exchange(grpc::ServerContext*, const farside::v1::Exc
   return st;
 }
 
-grpc::Status StateService::Learn(grpc::ServerContext*, const farside::v1::LearnRequest*,
+grpc::Status StateService::Learn(grpc::ServerContext*, const farside::v1::LearnRequest* req,
                                  farside::v1::LearnResponse* resp) {
-  return Serve(metrics_, "Learn", resp, []() -> absl::StatusOr<farside::v1::LearnResponse> {
-    return absl::UnimplementedError("learning arrives with the Bayes classifier; not in this build");
-  });
+  return Serve(metrics_, "Learn", resp, [&] { return store_->Learn(*req); });
 }
 
 grpc::Status StateService::Stats(grpc::ServerContext*, const farside::v1::StatsRequest*,

@@ -2,14 +2,20 @@
 // controllers can share a Redis and still count each scan once.
 #include "services/controller/state_store.h"
 
+#include <algorithm>
 #include <map>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
+#include "lib/bayes/tokenizer.h"
 #include "lib/common/names.h"
+#include "lib/mime/message.h"
+#include "openssl/evp.h"
 
 namespace farside::controller {
 namespace {
@@ -25,16 +31,96 @@ absl::Status CheckReplies(const std::vector<RedisReply>& replies) {
   return absl::OkStatus();
 }
 
+// A token as a hash field: its 8 bytes, little-endian (binary-safe in Redis).
+std::string TokenField(uint64_t t) {
+  std::string f(8, '\0');
+  for (int i = 0; i < 8; ++i) f[static_cast<size_t>(i)] = static_cast<char>(t >> (8 * i));
+  return f;
+}
+
+uint32_t Count(const RedisReply& r) {
+  int64_t n = 0;
+  if (r.type == RedisReply::Type::kString && absl::SimpleAtoi(r.str, &n) && n > 0) {
+    return static_cast<uint32_t>(std::min<int64_t>(n, UINT32_MAX));
+  }
+  return 0;  // missing, or below zero after an unlearn that found less than it took
+}
+
+// The Bayes replies are the pipeline's first three.
+void FillBayes(const std::vector<RedisReply>& replies, int n, farside::v1::BayesCounts* out) {
+  if (replies.size() < 3) return;
+  for (int i = 0; i < n; ++i) {
+    out->add_spam(i < static_cast<int>(replies[0].elements.size()) ? Count(replies[0].elements[static_cast<size_t>(i)]) : 0);
+    out->add_ham(i < static_cast<int>(replies[1].elements.size()) ? Count(replies[1].elements[static_cast<size_t>(i)]) : 0);
+  }
+  if (replies[2].elements.size() == 2) {
+    out->set_learned_spam(Count(replies[2].elements[0]));
+    out->set_learned_ham(Count(replies[2].elements[1]));
+  }
+}
+
+// What makes a message the same message when it is learned again: its subject and body,
+// not the headers that each delivery changes.
+std::string Digest(const mime::Message& msg) {
+  std::string subject = msg.Subject();
+  absl::string_view raw = msg.raw();
+  size_t body = raw.find("\r\n\r\n");
+  size_t skip = 4;
+  if (body == absl::string_view::npos) {
+    body = raw.find("\n\n");
+    skip = 2;
+  }
+  absl::string_view b = body == absl::string_view::npos ? absl::string_view() : raw.substr(body + skip);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx, subject.data(), subject.size());
+  EVP_DigestUpdate(ctx, "\n", 1);
+  EVP_DigestUpdate(ctx, b.data(), b.size());
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), 16));
+}
+
 }  // namespace
 
 std::string StateStore::Key(absl::string_view name) const {
   return absl::StrCat(options_.key_prefix, name);
 }
 
+std::string StateStore::BayesKey(absl::string_view name, absl::string_view user) const {
+  return user.empty() ? Key(absl::StrCat("bayes:", name))
+                      : Key(absl::StrCat("bayes:", name, ":", absl::AsciiStrToLower(user)));
+}
+
 absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
     const farside::v1::ExchangeRequest& req) {
   farside::v1::ExchangeResponse resp;
-  if (req.records_size() == 0) return resp;  // nothing asked yet, nothing to write
+  const auto& q = req.query();
+  const bool bayes = q.bayes_tokens_size() > 0;
+  if (req.records_size() == 0 && !bayes) return resp;  // nothing asked, nothing to write
+  std::vector<std::vector<std::string>> cmds;
+  if (bayes) {
+    // Token counts of both classes and the learned totals, in the same pipeline as the
+    // records: one round trip per message.
+    std::vector<std::string> spam = {"HMGET", BayesKey("spam", q.bayes_user())};
+    std::vector<std::string> ham = {"HMGET", BayesKey("ham", q.bayes_user())};
+    for (uint64_t t : q.bayes_tokens()) {
+      spam.push_back(TokenField(t));
+      ham.push_back(spam.back());
+    }
+    cmds.push_back(std::move(spam));
+    cmds.push_back(std::move(ham));
+    cmds.push_back({"HMGET", BayesKey("learned", q.bayes_user()), "spam", "ham"});
+  }
+  if (req.records_size() == 0) {
+    absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
+    if (!replies.ok()) return replies.status();
+    if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
+    FillBayes(*replies, q.bayes_tokens_size(), resp.mutable_bayes());
+    return resp;
+  }
   const std::string stats = Key("stats");
   const std::string history = Key("history");
   std::map<std::string, int64_t> by_action;
@@ -43,7 +129,6 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
     by_action[ActionName(rec.action())]++;
     lpush.push_back(rec.SerializeAsString());
   }
-  std::vector<std::vector<std::string>> cmds;
   cmds.push_back({"HINCRBY", stats, "scanned", std::to_string(req.records_size())});
   for (const auto& [action, n] : by_action) {
     cmds.push_back({"HINCRBY", stats, absl::StrCat(kActionField, action), std::to_string(n)});
@@ -56,7 +141,56 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
   if (!replies.ok()) return replies.status();
   if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
+  if (bayes) FillBayes(*replies, q.bayes_tokens_size(), resp.mutable_bayes());
   resp.set_records_stored(req.records_size());
+  return resp;
+}
+
+absl::StatusOr<farside::v1::LearnResponse> StateStore::Learn(const farside::v1::LearnRequest& req) {
+  if (req.label() != farside::v1::LEARN_CLASS_SPAM && req.label() != farside::v1::LEARN_CLASS_HAM) {
+    return absl::InvalidArgumentError("learn: the label must be spam or ham");
+  }
+  if (req.message().empty()) return absl::InvalidArgumentError("learn: no message");
+  const std::string cls = req.label() == farside::v1::LEARN_CLASS_SPAM ? "spam" : "ham";
+  const std::string other = cls == "spam" ? "ham" : "spam";
+  mime::Message msg = mime::Message::Parse(req.message(), mime::Message::DefaultLimits());
+  bayes::TokenizerOptions to;
+  to.max_tokens = options_.bayes_max_tokens;
+  std::vector<uint64_t> tokens = bayes::Tokenize(msg, to);
+  farside::v1::LearnResponse resp;
+  resp.set_tokens(static_cast<uint32_t>(tokens.size()));
+  const std::string seen = BayesKey(absl::StrCat("seen:", Digest(msg)), req.user());
+  // Who learns a message is decided by this one atomic SET, so two controllers learning
+  // the same message at once count it once.
+  absl::StatusOr<std::vector<RedisReply>> first =
+      redis_->Pipeline({{"SET", seen, cls, "NX", "GET"}});
+  if (!first.ok()) return first.status();
+  if (absl::Status s = CheckReplies(*first); !s.ok()) return s;
+  const RedisReply& was = first->front();
+  const bool relearn = was.type == RedisReply::Type::kString && was.str == other;
+  if (was.type == RedisReply::Type::kString && !relearn) {
+    resp.set_reason(absl::StrCat("already learned as ", was.str));
+    return resp;
+  }
+  std::vector<std::vector<std::string>> cmds;
+  const std::string learned = BayesKey("learned", req.user());
+  const std::string add = BayesKey(cls, req.user()), sub = BayesKey(other, req.user());
+  cmds.push_back({"HINCRBY", learned, cls, "1"});
+  if (relearn) {
+    cmds.push_back({"SET", seen, cls});
+    cmds.push_back({"HINCRBY", learned, other, "-1"});
+  }
+  for (uint64_t t : tokens) {
+    const std::string f = TokenField(t);
+    cmds.push_back({"HINCRBY", add, f, "1"});
+    if (relearn) cmds.push_back({"HINCRBY", sub, f, "-1"});
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
+  if (!replies.ok()) return replies.status();
+  if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
+  resp.set_learned(true);
+  resp.set_relearned(relearn);
+  if (relearn) resp.set_reason(absl::StrCat("relearned from ", other));
   return resp;
 }
 

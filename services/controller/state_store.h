@@ -17,17 +17,24 @@ class StateStore {
   struct Options {
     std::string key_prefix = "farside:";
     uint32_t history_size = 1000;
+    uint32_t bayes_max_tokens = 3000;
   };
   // `redis` is not owned.
   StateStore(RedisClient* redis, Options options) : redis_(redis), options_(std::move(options)) {}
 
   // Answers one message's queries and writes the records it carries, in one pipeline.
   absl::StatusOr<farside::v1::ExchangeResponse> Exchange(const farside::v1::ExchangeRequest& req);
+  // Counts a message's tokens as spam or ham. A message learned before as the same class is
+  // refused (by a digest of its subject and body); one learned as the other class has its
+  // tokens moved, not counted twice.
+  absl::StatusOr<farside::v1::LearnResponse> Learn(const farside::v1::LearnRequest& req);
   absl::StatusOr<farside::v1::StatsResponse> Stats();
   absl::StatusOr<farside::v1::HistoryResponse> History(uint32_t limit);
 
  private:
   std::string Key(absl::string_view name) const;
+  // Bayes keys: shared, or one set per user ("bayes:spam" or "bayes:spam:alice@x").
+  std::string BayesKey(absl::string_view name, absl::string_view user) const;
 
   RedisClient* redis_;
   Options options_;

@@ -11,6 +11,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
+#include "lib/bayes/classifier.h"
+#include "lib/bayes/tokenizer.h"
 #include "lib/common/log.h"
 #include "lib/common/names.h"
 #include "lib/mime/charset.h"
@@ -26,6 +28,58 @@ using farside::v1::Action;
 using google::protobuf::util::TimeUtil;
 
 namespace {
+
+// Whose Bayes statistics apply: per recipient or per domain when configured and the message
+// has exactly one recipient; else the shared ones.
+std::string BayesUser(const farside::v1::BayesConfig& bc, const farside::v1::Envelope& env) {
+  if (bc.per().empty() || env.rcpt_to_size() != 1) return "";
+  const std::string& r = env.rcpt_to(0);
+  if (bc.per() == "domain") {
+    size_t at = r.rfind('@');
+    return at == std::string::npos ? "" : "@" + r.substr(at + 1);
+  }
+  return r;
+}
+
+void AddBayesSymbol(const farside::v1::BayesConfig& bc, const farside::v1::BayesCounts& counts,
+                    farside::v1::ScanResult* result) {
+  std::vector<bayes::TokenCounts> tc(static_cast<size_t>(counts.spam_size()));
+  for (int i = 0; i < counts.spam_size() && i < counts.ham_size(); ++i) {
+    tc[static_cast<size_t>(i)] = {counts.spam(i), counts.ham(i)};
+  }
+  bayes::ClassifierOptions co;
+  co.min_learned = bc.min_learned();
+  bayes::Classification c = bayes::Classify(tc, counts.learned_spam(), counts.learned_ham(), co);
+  if (!c.ready) {
+    auto* sk = result->add_skipped();
+    sk->set_check("bayes");
+    sk->set_reason(c.reason);
+    return;
+  }
+  const double p = c.probability;
+  const char* name = nullptr;
+  double score = 0;
+  if (p >= bc.spam_probability()) {
+    name = "BAYES_SPAM";
+    score = bc.spam_score();
+  } else if (p >= bc.likely_spam_probability()) {
+    name = "BAYES_LIKELY_SPAM";
+    score = bc.likely_spam_score();
+  } else if (p <= bc.ham_probability()) {
+    name = "BAYES_HAM";
+    score = bc.ham_score();
+  } else if (p <= bc.likely_ham_probability()) {
+    name = "BAYES_LIKELY_HAM";
+    score = bc.likely_ham_score();
+  }
+  if (name == nullptr) return;
+  auto* sym = result->add_symbols();
+  sym->set_name(name);
+  sym->set_score(score);
+  sym->set_group("bayes");
+  sym->set_description("The Bayes classifier, trained on this site's mail, rates it this way");
+  sym->add_options(absl::StrFormat("%.4f (%d tokens)", p, static_cast<int>(c.tokens_used)));
+}
 
 std::string HostName() {
   char buf[256] = {0};
@@ -227,6 +281,13 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   farside::v1::MessageQuery query;
   query.set_queue_id(env.queue_id());
   query.set_message_id(result.message_id());
+  const farside::v1::BayesConfig& bc = config_.bayes();
+  if (bc.enabled()) {
+    bayes::TokenizerOptions to;
+    to.max_tokens = bc.max_tokens();
+    for (uint64_t t : bayes::Tokenize(msg, to)) query.add_bayes_tokens(t);
+    query.set_bayes_user(BayesUser(bc, env));
+  }
   absl::StatusOr<farside::v1::ExchangeResponse> state =
       state_->Exchange(query, absl::Milliseconds(TimeUtil::DurationToMilliseconds(
                                   config_.controller_timeout())));
@@ -234,6 +295,8 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     auto* sk = result.add_skipped();
     sk->set_check("controller");
     sk->set_reason(std::string(state.status().message()));
+  } else if (bc.enabled()) {
+    AddBayesSymbol(bc, state->bayes(), &result);
   }
 
   if (profile != nullptr) {

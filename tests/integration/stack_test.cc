@@ -1,5 +1,7 @@
 // The whole stack on loopback: a real redis-server, the controller, two scanners and the
 // proxy, driven by the farside CLI, promtool and Node's @grpc/grpc-js.
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <algorithm>
 #include <string>
@@ -149,6 +151,43 @@ TEST_F(StackTest, DefaultRulesScoreARiskyMessage) {
   CommandResult bare = RunCommand(
       {Binary("farside"), "--scanner", Loopback(scan_ports_[1]), "scan", "-"}, absl::Seconds(20), msg);
   EXPECT_EQ(bare.exit_code, 0) << bare.out;
+}
+
+TEST_F(StackTest, BayesLearnsThroughTheCliAndClassifiesThroughTheBatchedCall) {
+  // Before anything is learned, Bayes says nothing and the result says why.
+  CommandResult early = Cli({"scan", "--json", SourcePath("tests/data/plain.eml")});
+  EXPECT_TRUE(absl::StrContains(early.out, "\"check\":\"bayes\"")) << early.out;
+  const std::string dir = TempDir("bayes");
+  const char* spam_words[] = {"cheap", "pills", "viagra", "offer", "winner", "casino", "bonus", "credit"};
+  const char* ham_words[] = {"meeting", "agenda", "project", "review", "minutes", "budget", "team", "draft"};
+  for (const char* cls : {"spam", "ham"}) {
+    std::filesystem::create_directories(absl::StrCat(dir, "/", cls));
+    for (int i = 0; i < 210; ++i) {
+      const char** w = std::string(cls) == "spam" ? spam_words : ham_words;
+      std::ofstream(absl::StrCat(dir, "/", cls, "/", i, ".eml"))
+          << "From: x" << i << "@sender.test\nSubject: " << w[i % 8] << " " << w[(i + 3) % 8]
+          << " number " << i << "\n\n" << w[i % 8] << " " << w[(i + 1) % 8] << " "
+          << w[(i + 2) % 8] << " " << w[(i + 5) % 8] << " item " << i << " of " << cls << "\n";
+    }
+  }
+  CommandResult spam = Cli({"learn", "spam", dir + "/spam"});
+  EXPECT_EQ(spam.exit_code, 0) << spam.out << spam.err;
+  EXPECT_TRUE(absl::StrContains(spam.out, "learned 210, relearned 0, already learned 0")) << spam.out;
+  CommandResult ham = Cli({"learn", "ham", dir + "/ham"});
+  EXPECT_TRUE(absl::StrContains(ham.out, "learned 210,")) << ham.out;
+  CommandResult again = Cli({"learn", "ham", dir + "/ham"});
+  EXPECT_TRUE(absl::StrContains(again.out, "learned 0, relearned 0, already learned 210")) << again.out;
+  CommandResult moved = Cli({"learn", "ham", dir + "/spam/0.eml"});
+  EXPECT_TRUE(absl::StrContains(moved.out, "relearned 1")) << moved.out;
+
+  const std::string spammy = "Subject: casino bonus winner\n\ncheap pills and a casino bonus offer\n";
+  CommandResult s = RunCommand({Binary("farside"), "--scanner", Loopback(scan_ports_[1]), "scan", "-"},
+                               absl::Seconds(20), spammy);
+  EXPECT_TRUE(absl::StrContains(s.out, "symbol: BAYES_SPAM (4.00)")) << s.out;
+  const std::string hammy = "Subject: project meeting\n\nthe agenda and budget review for the team\n";
+  CommandResult h = RunCommand({Binary("farside"), "--scanner", Loopback(scan_ports_[1]), "scan", "-"},
+                               absl::Seconds(20), hammy);
+  EXPECT_TRUE(absl::StrContains(h.out, "symbol: BAYES_HAM (-3.00)")) << h.out;
 }
 
 TEST_F(StackTest, JsonOutputIsTheProtobufMappingOfScanResult) {

@@ -1,10 +1,13 @@
 // farside: the command-line client (what rspamc is to Rspamd). Scans files through a
 // scanner, reads stats and history from a controller, and checks configuration files.
 // Exit codes: 0 no action for every message, 1 some other action, 2 an error.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -37,6 +40,9 @@ constexpr char kUsage[] = R"(usage: farside [options] COMMAND [ARGS]
 
 commands:
   scan FILE...      scan messages ("-" reads standard input); prints action, score, symbols
+  learn spam|ham FILE|DIR...
+                    teach the Bayes classifier (directories are read recursively);
+                    --user ADDR learns into that user's statistics
   stats             counters from the controller: scans by action
   history [N]       the N most recent scans (default 20)
   config [FILE]     check a configuration file and print the effective configuration
@@ -184,6 +190,55 @@ int Scan(const farside::cli::Args& args, absl::Duration timeout) {
   }
   std::fflush(stdout);
   return rc;
+}
+
+int Learn(const farside::cli::Args& args, absl::Duration timeout) {
+  if (args.positional.size() < 3 || (args.positional[1] != "spam" && args.positional[1] != "ham")) {
+    return Error("learn: say spam or ham, then at least one FILE or DIR");
+  }
+  std::vector<std::string> files;
+  for (size_t i = 2; i < args.positional.size(); ++i) {
+    std::error_code ec;
+    const std::filesystem::path p = args.positional[i];
+    if (std::filesystem::is_directory(p, ec)) {
+      for (const auto& e : std::filesystem::recursive_directory_iterator(p, ec)) {
+        if (e.is_regular_file()) files.push_back(e.path().string());
+      }
+    } else {
+      files.push_back(p.string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  const std::string target = args.Get("controller", "127.0.0.1:11434");
+  auto stub = farside::v1::State::NewStub(farside::rpc::MakeChannel(target, 64 << 20));
+  size_t learned = 0, relearned = 0, already = 0, failed = 0;
+  for (const std::string& f : files) {
+    absl::StatusOr<std::string> data = ReadInput(f);
+    if (!data.ok()) {
+      std::fprintf(stderr, "farside: %s\n", std::string(data.status().message()).c_str());
+      ++failed;
+      continue;
+    }
+    farside::v1::LearnRequest req;
+    req.set_label(args.positional[1] == "spam" ? farside::v1::LEARN_CLASS_SPAM : farside::v1::LEARN_CLASS_HAM);
+    req.set_message(std::move(*data));
+    req.set_user(args.Get("user", ""));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
+    farside::v1::LearnResponse resp;
+    grpc::Status st = stub->Learn(&ctx, req, &resp);
+    if (!st.ok()) return Error(CallError(st, "controller", target, timeout));
+    if (resp.relearned()) ++relearned;
+    else if (resp.learned()) ++learned;
+    else ++already;
+    if (args.Has("verbose")) {
+      std::printf("%s: %s%s\n", f.c_str(), resp.learned() ? "learned" : "not learned",
+                  resp.reason().empty() ? "" : (" (" + resp.reason() + ")").c_str());
+    }
+  }
+  std::printf("learned %zu, relearned %zu, already learned %zu, unreadable %zu (as %s)\n", learned,
+              relearned, already, failed, args.positional[1].c_str());
+  return failed == 0 ? kExitClean : kExitError;
 }
 
 int Stats(const farside::cli::Args& args, absl::Duration timeout) {
@@ -352,9 +407,10 @@ int main(int argc, char** argv) {
   const std::string& cmd = args->positional[0];
   if (cmd == "scan") return Scan(*args, timeout);
   if (cmd == "stats") return Stats(*args, timeout);
+  if (cmd == "learn") return Learn(*args, timeout);
   if (cmd == "history") return History(*args, timeout);
   if (cmd == "config") return Config(*args);
   if (cmd == "parse") return Parse(*args);
   if (cmd == "rules") return RulesImport(*args);
-  return Error(absl::StrCat("unknown command '", cmd, "' (scan, stats, history, config, parse, rules)"));
+  return Error(absl::StrCat("unknown command '", cmd, "' (scan, learn, stats, history, config, parse, rules)"));
 }
