@@ -2,11 +2,14 @@
 // scanner, reads stats and history from a controller, and checks configuration files.
 // Exit codes: 0 no action for every message, 1 some other action, 2 an error.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -42,7 +45,8 @@ commands:
   scan FILE...      scan messages ("-" reads standard input); prints action, score, symbols
   learn spam|ham FILE|DIR...
                     teach the Bayes classifier (directories are read recursively);
-                    --user ADDR learns into that user's statistics
+                    --user ADDR learns into that user's statistics; --jobs N calls at
+                    once (default 8)
   stats             counters from the controller: scans by action
   history [N]       the N most recent scans (default 20)
   config [FILE]     check a configuration file and print the effective configuration
@@ -211,33 +215,57 @@ int Learn(const farside::cli::Args& args, absl::Duration timeout) {
   std::sort(files.begin(), files.end());
   const std::string target = args.Get("controller", "127.0.0.1:11434");
   auto stub = farside::v1::State::NewStub(farside::rpc::MakeChannel(target, 64 << 20));
-  size_t learned = 0, relearned = 0, already = 0, failed = 0;
-  for (const std::string& f : files) {
-    absl::StatusOr<std::string> data = ReadInput(f);
-    if (!data.ok()) {
-      std::fprintf(stderr, "farside: %s\n", std::string(data.status().message()).c_str());
-      ++failed;
-      continue;
-    }
-    farside::v1::LearnRequest req;
-    req.set_label(args.positional[1] == "spam" ? farside::v1::LEARN_CLASS_SPAM : farside::v1::LEARN_CLASS_HAM);
-    req.set_message(std::move(*data));
-    req.set_user(args.Get("user", ""));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
-    farside::v1::LearnResponse resp;
-    grpc::Status st = stub->Learn(&ctx, req, &resp);
-    if (!st.ok()) return Error(CallError(st, "controller", target, timeout));
-    if (resp.relearned()) ++relearned;
-    else if (resp.learned()) ++learned;
-    else ++already;
-    if (args.Has("verbose")) {
-      std::printf("%s: %s%s\n", f.c_str(), resp.learned() ? "learned" : "not learned",
-                  resp.reason().empty() ? "" : (" (" + resp.reason() + ")").c_str());
-    }
+  int jobs = 8;
+  if (args.Has("jobs") && (!absl::SimpleAtoi(args.Get("jobs", ""), &jobs) || jobs < 1 || jobs > 256)) {
+    return Error("learn: --jobs wants a number from 1 to 256");
   }
-  std::printf("learned %zu, relearned %zu, already learned %zu, unreadable %zu (as %s)\n", learned,
-              relearned, already, failed, args.positional[1].c_str());
+  // Several calls in flight: the controller and Redis work on one message while the next
+  // travels.
+  std::atomic<size_t> next{0}, learned{0}, relearned{0}, already{0}, failed{0};
+  std::mutex out_mu;
+  std::string call_error;
+  auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) {
+      const std::string& f = files[i];
+      absl::StatusOr<std::string> data = ReadInput(f);
+      if (!data.ok()) {
+        std::lock_guard<std::mutex> l(out_mu);
+        std::fprintf(stderr, "farside: %s\n", std::string(data.status().message()).c_str());
+        ++failed;
+        continue;
+      }
+      farside::v1::LearnRequest req;
+      req.set_label(args.positional[1] == "spam" ? farside::v1::LEARN_CLASS_SPAM
+                                                 : farside::v1::LEARN_CLASS_HAM);
+      req.set_message(std::move(*data));
+      req.set_user(args.Get("user", ""));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
+      farside::v1::LearnResponse resp;
+      grpc::Status st = stub->Learn(&ctx, req, &resp);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> l(out_mu);
+        if (call_error.empty()) call_error = CallError(st, "controller", target, timeout);
+        next = files.size();  // stop: the controller is not answering
+        return;
+      }
+      if (resp.relearned()) ++relearned;
+      else if (resp.learned()) ++learned;
+      else ++already;
+      if (args.Has("verbose")) {
+        std::lock_guard<std::mutex> l(out_mu);
+        std::printf("%s: %s%s\n", f.c_str(), resp.learned() ? "learned" : "not learned",
+                    resp.reason().empty() ? "" : (" (" + resp.reason() + ")").c_str());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 0; j < jobs; ++j) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
+  if (!call_error.empty()) return Error(call_error);
+  std::printf("learned %zu, relearned %zu, already learned %zu, unreadable %zu (as %s)\n",
+              learned.load(), relearned.load(), already.load(), failed.load(),
+              args.positional[1].c_str());
   return failed == 0 ? kExitClean : kExitError;
 }
 
@@ -389,7 +417,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<farside::cli::Args> args = farside::cli::ParseArgs(
       argc, argv,
       {"scanner", "controller", "timeout", "ip", "hostname", "helo", "from", "rcpt", "user",
-       "queue-id", "profile"},
+       "queue-id", "profile", "jobs"},
       {"json", "help", "outbound", "verbose"});
   if (!args.ok()) return Error(std::string(args.status().message()));
   if (args->Has("help")) {
