@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
   farside::controller::StateStore store(
       &redis, {.key_prefix = cc.redis().key_prefix(),
                .history_size = cc.history_size(),
-               .bayes_max_tokens = cc.bayes_max_tokens()});
+               .bayes_max_tokens = cc.bayes_max_tokens(),
+               .bayes_cache_tokens = cc.bayes_cache_tokens(),
+               .bayes_cache_ttl = farside::ToAbsl(cc.bayes_cache_ttl())});
   farside::controller::StateService service(&store, &metrics);
 
   absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server =

@@ -46,19 +46,6 @@ uint32_t Count(const RedisReply& r) {
   return 0;  // missing, or below zero after an unlearn that found less than it took
 }
 
-// The Bayes replies are the pipeline's first three.
-void FillBayes(const std::vector<RedisReply>& replies, int n, farside::v1::BayesCounts* out) {
-  if (replies.size() < 3) return;
-  for (int i = 0; i < n; ++i) {
-    out->add_spam(i < static_cast<int>(replies[0].elements.size()) ? Count(replies[0].elements[static_cast<size_t>(i)]) : 0);
-    out->add_ham(i < static_cast<int>(replies[1].elements.size()) ? Count(replies[1].elements[static_cast<size_t>(i)]) : 0);
-  }
-  if (replies[2].elements.size() == 2) {
-    out->set_learned_spam(Count(replies[2].elements[0]));
-    out->set_learned_ham(Count(replies[2].elements[1]));
-  }
-}
-
 // What makes a message the same message when it is learned again: its subject and body,
 // not the headers that each delivery changes.
 std::string Digest(const mime::Message& msg) {
@@ -94,6 +81,57 @@ std::string StateStore::BayesKey(absl::string_view name, absl::string_view user)
                       : Key(absl::StrCat("bayes:", name, ":", absl::AsciiStrToLower(user)));
 }
 
+void StateStore::PlanBayes(const farside::v1::MessageQuery& q,
+                           std::vector<std::vector<std::string>>* cmds, std::vector<int>* misses,
+                           farside::v1::BayesCounts* out) {
+  const absl::Time now = absl::Now();
+  std::vector<std::string> spam = {"HMGET", BayesKey("spam", q.bayes_user())};
+  std::vector<std::string> ham = {"HMGET", BayesKey("ham", q.bayes_user())};
+  for (int i = 0; i < q.bayes_tokens_size(); ++i) {
+    TokenCache::Counts c;
+    if (cache_.Get(q.bayes_user(), q.bayes_tokens(i), now, &c)) {
+      out->add_spam(c.spam);
+      out->add_ham(c.ham);
+      continue;
+    }
+    out->add_spam(0);
+    out->add_ham(0);
+    misses->push_back(i);
+    spam.push_back(TokenField(q.bayes_tokens(i)));
+    ham.push_back(spam.back());
+  }
+  // Only the tokens the cache could not answer cost Redis anything; the totals always do
+  // (two fields).
+  cmds->push_back({"HMGET", BayesKey("learned", q.bayes_user()), "spam", "ham"});
+  if (!misses->empty()) {
+    cmds->push_back(std::move(spam));
+    cmds->push_back(std::move(ham));
+  }
+}
+
+void StateStore::FinishBayes(const farside::v1::MessageQuery& q,
+                             const std::vector<RedisReply>& replies, size_t first,
+                             const std::vector<int>& misses, farside::v1::BayesCounts* out) {
+  if (replies.size() <= first) return;
+  const RedisReply& learned = replies[first];
+  if (learned.elements.size() == 2) {
+    out->set_learned_spam(Count(learned.elements[0]));
+    out->set_learned_ham(Count(learned.elements[1]));
+  }
+  if (misses.empty() || replies.size() < first + 3) return;
+  const RedisReply& spam = replies[first + 1];
+  const RedisReply& ham = replies[first + 2];
+  const absl::Time now = absl::Now();
+  for (size_t j = 0; j < misses.size(); ++j) {
+    TokenCache::Counts c;
+    c.spam = j < spam.elements.size() ? Count(spam.elements[j]) : 0;
+    c.ham = j < ham.elements.size() ? Count(ham.elements[j]) : 0;
+    out->set_spam(misses[j], c.spam);
+    out->set_ham(misses[j], c.ham);
+    cache_.Put(q.bayes_user(), q.bayes_tokens(misses[j]), c, now);
+  }
+}
+
 absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
     const farside::v1::ExchangeRequest& req) {
   farside::v1::ExchangeResponse resp;
@@ -101,24 +139,13 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   const bool bayes = q.bayes_tokens_size() > 0;
   if (req.records_size() == 0 && !bayes) return resp;  // nothing asked, nothing to write
   std::vector<std::vector<std::string>> cmds;
-  if (bayes) {
-    // Token counts of both classes and the learned totals, in the same pipeline as the
-    // records: one round trip per message.
-    std::vector<std::string> spam = {"HMGET", BayesKey("spam", q.bayes_user())};
-    std::vector<std::string> ham = {"HMGET", BayesKey("ham", q.bayes_user())};
-    for (uint64_t t : q.bayes_tokens()) {
-      spam.push_back(TokenField(t));
-      ham.push_back(spam.back());
-    }
-    cmds.push_back(std::move(spam));
-    cmds.push_back(std::move(ham));
-    cmds.push_back({"HMGET", BayesKey("learned", q.bayes_user()), "spam", "ham"});
-  }
+  std::vector<int> misses;
+  if (bayes) PlanBayes(q, &cmds, &misses, resp.mutable_bayes());
   if (req.records_size() == 0) {
     absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
     if (!replies.ok()) return replies.status();
     if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
-    FillBayes(*replies, q.bayes_tokens_size(), resp.mutable_bayes());
+    FinishBayes(q, *replies, 0, misses, resp.mutable_bayes());
     return resp;
   }
   const std::string stats = Key("stats");
@@ -141,7 +168,7 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
   if (!replies.ok()) return replies.status();
   if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
-  if (bayes) FillBayes(*replies, q.bayes_tokens_size(), resp.mutable_bayes());
+  if (bayes) FinishBayes(q, *replies, 0, misses, resp.mutable_bayes());
   resp.set_records_stored(req.records_size());
   return resp;
 }
@@ -188,6 +215,9 @@ absl::StatusOr<farside::v1::LearnResponse> StateStore::Learn(const farside::v1::
   absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
   if (!replies.ok()) return replies.status();
   if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
+  for (uint64_t t : tokens) {
+    cache_.Add(req.user(), t, cls == "spam" ? 1 : (relearn ? -1 : 0), cls == "ham" ? 1 : (relearn ? -1 : 0));
+  }
   resp.set_learned(true);
   resp.set_relearned(relearn);
   if (relearn) resp.set_reason(absl::StrCat("relearned from ", other));

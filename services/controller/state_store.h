@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "farside/v1/state.pb.h"
 #include "services/controller/redis_client.h"
+#include "services/controller/token_cache.h"
 
 namespace farside::controller {
 
@@ -18,9 +20,14 @@ class StateStore {
     std::string key_prefix = "farside:";
     uint32_t history_size = 1000;
     uint32_t bayes_max_tokens = 3000;
+    size_t bayes_cache_tokens = 2000000;
+    absl::Duration bayes_cache_ttl = absl::Seconds(60);
   };
   // `redis` is not owned.
-  StateStore(RedisClient* redis, Options options) : redis_(redis), options_(std::move(options)) {}
+  StateStore(RedisClient* redis, Options options)
+      : redis_(redis),
+        options_(std::move(options)),
+        cache_(options_.bayes_cache_tokens, options_.bayes_cache_ttl) {}
 
   // Answers one message's queries and writes the records it carries, in one pipeline.
   absl::StatusOr<farside::v1::ExchangeResponse> Exchange(const farside::v1::ExchangeRequest& req);
@@ -36,8 +43,16 @@ class StateStore {
   // Bayes keys: shared, or one set per user ("bayes:spam" or "bayes:spam:alice@x").
   std::string BayesKey(absl::string_view name, absl::string_view user) const;
 
+  // Fills the counts of the query's tokens: from the cache, the rest from Redis in `cmds`
+  // (appended here; `first` is where its replies start).
+  void PlanBayes(const farside::v1::MessageQuery& q, std::vector<std::vector<std::string>>* cmds,
+                 std::vector<int>* misses, farside::v1::BayesCounts* out);
+  void FinishBayes(const farside::v1::MessageQuery& q, const std::vector<RedisReply>& replies,
+                   size_t first, const std::vector<int>& misses, farside::v1::BayesCounts* out);
+
   RedisClient* redis_;
   Options options_;
+  TokenCache cache_;
 };
 
 }  // namespace farside::controller
