@@ -32,6 +32,26 @@ absl::Status CheckReplies(const std::vector<RedisReply>& replies) {
 }
 
 // A token as a hash field: its 8 bytes, little-endian (binary-safe in Redis).
+// A leaky bucket, atomically: drain by the time passed (Redis's own clock, so controllers
+// agree), then take one message if there is room. The key expires once it would be empty.
+constexpr char kLeakyBucket[] = R"lua(
+local burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local b = redis.call('HMGET', KEYS[1], 'l', 't')
+local level = tonumber(b[1]) or 0
+local last = tonumber(b[2]) or now
+level = math.max(0, level - (now - last) / 1000 * rate)
+local allowed = 0
+if level + 1 <= burst then
+  level = level + 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'l', tostring(level), 't', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(level / math.max(rate, 1e-9) * 1000) + 1000)
+return {allowed, tostring(level)}
+)lua";
+
 std::string TokenField(uint64_t t) {
   std::string f(8, '\0');
   for (int i = 0; i < 8; ++i) f[static_cast<size_t>(i)] = static_cast<char>(t >> (8 * i));
@@ -132,20 +152,42 @@ void StateStore::FinishBayes(const farside::v1::MessageQuery& q,
   }
 }
 
+void StateStore::FinishRateLimits(const farside::v1::MessageQuery& q,
+                                  const std::vector<RedisReply>& replies,
+                                  farside::v1::ExchangeResponse* resp) {
+  for (int i = 0; i < q.ratelimits_size() && static_cast<size_t>(i) < replies.size(); ++i) {
+    const RedisReply& r = replies[static_cast<size_t>(i)];
+    auto* a = resp->add_ratelimits();
+    a->set_name(q.ratelimits(i).name());
+    a->set_key(q.ratelimits(i).key());
+    // A bucket Redis could not answer for lets the message through.
+    a->set_allowed(r.elements.size() != 2 || r.elements[0].integer != 0);
+    double level = 0;
+    if (r.elements.size() == 2 && absl::SimpleAtod(r.elements[1].str, &level)) a->set_level(level);
+  }
+}
+
 absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
     const farside::v1::ExchangeRequest& req) {
   farside::v1::ExchangeResponse resp;
   const auto& q = req.query();
   const bool bayes = q.bayes_tokens_size() > 0;
-  if (req.records_size() == 0 && !bayes) return resp;  // nothing asked, nothing to write
+  if (req.records_size() == 0 && !bayes && q.ratelimits_size() == 0) return resp;
   std::vector<std::vector<std::string>> cmds;
+  // Rate limits first: their replies are the pipeline's first ones.
+  for (const auto& rl : q.ratelimits()) {
+    cmds.push_back({"EVAL", kLeakyBucket, "1", Key(absl::StrCat("rl:", rl.name(), ":", rl.key())),
+                    absl::StrCat(rl.burst()), absl::StrCat(rl.rate())});
+  }
+  const size_t bayes_first = cmds.size();
   std::vector<int> misses;
   if (bayes) PlanBayes(q, &cmds, &misses, resp.mutable_bayes());
   if (req.records_size() == 0) {
     absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
     if (!replies.ok()) return replies.status();
     if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
-    FinishBayes(q, *replies, 0, misses, resp.mutable_bayes());
+    FinishRateLimits(q, *replies, &resp);
+    if (bayes) FinishBayes(q, *replies, bayes_first, misses, resp.mutable_bayes());
     return resp;
   }
   const std::string stats = Key("stats");
@@ -168,7 +210,8 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
   if (!replies.ok()) return replies.status();
   if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
-  if (bayes) FinishBayes(q, *replies, 0, misses, resp.mutable_bayes());
+  FinishRateLimits(q, *replies, &resp);
+  if (bayes) FinishBayes(q, *replies, bayes_first, misses, resp.mutable_bayes());
   resp.set_records_stored(req.records_size());
   return resp;
 }

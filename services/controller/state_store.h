@@ -50,6 +50,9 @@ class StateStore {
   void FinishBayes(const farside::v1::MessageQuery& q, const std::vector<RedisReply>& replies,
                    size_t first, const std::vector<int>& misses, farside::v1::BayesCounts* out);
 
+  void FinishRateLimits(const farside::v1::MessageQuery& q, const std::vector<RedisReply>& replies,
+                        farside::v1::ExchangeResponse* resp);
+
   RedisClient* redis_;
   Options options_;
   TokenCache cache_;

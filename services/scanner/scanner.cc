@@ -1,11 +1,17 @@
 // The scan pipeline.
 #include "services/scanner/scanner.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -28,6 +34,66 @@ using farside::v1::Action;
 using google::protobuf::util::TimeUtil;
 
 namespace {
+
+// The value of one rate-limit selector for this message ("" when it has none).
+std::string SelectorValue(const std::string& sel, const farside::v1::Envelope& env,
+                          const std::string& rcpt) {
+  if (sel == "ip") return env.client_ip();
+  if (sel == "network") {
+    in_addr a4;
+    in6_addr a6;
+    if (inet_pton(AF_INET, env.client_ip().c_str(), &a4) == 1) {
+      uint32_t n = ntohl(a4.s_addr) & 0xffffff00u;
+      return absl::StrCat(n >> 24, ".", (n >> 16) & 255, ".", (n >> 8) & 255, ".0/24");
+    }
+    if (inet_pton(AF_INET6, env.client_ip().c_str(), &a6) == 1) {
+      std::memset(a6.s6_addr + 8, 0, 8);
+      char buf[INET6_ADDRSTRLEN];
+      inet_ntop(AF_INET6, &a6, buf, sizeof buf);
+      return absl::StrCat(buf, "/64");
+    }
+    return "";
+  }
+  if (sel == "from") return absl::AsciiStrToLower(env.mail_from());
+  if (sel == "from_domain") {
+    size_t at = env.mail_from().rfind('@');
+    return at == std::string::npos ? "" : absl::AsciiStrToLower(env.mail_from().substr(at + 1));
+  }
+  if (sel == "rcpt") return absl::AsciiStrToLower(rcpt);
+  if (sel == "user") return env.authenticated_user();
+  return "";
+}
+
+// The bucket queries of one message: one per limit, or one per recipient when a limit is
+// keyed by rcpt; none for a limit whose selectors this message lacks or that allows them.
+void AddRateLimitQueries(const farside::v1::ScannerConfig& config, const farside::v1::Envelope& env,
+                         farside::v1::MessageQuery* query) {
+  for (const farside::v1::RateLimit& rl : config.ratelimits()) {
+    const bool per_rcpt = std::find(rl.selectors().begin(), rl.selectors().end(), "rcpt") != rl.selectors().end();
+    std::vector<std::string> rcpts;
+    if (per_rcpt) {
+      for (int i = 0; i < env.rcpt_to_size() && i < 50; ++i) rcpts.push_back(env.rcpt_to(i));
+    } else {
+      rcpts.push_back("");
+    }
+    for (const std::string& rcpt : rcpts) {
+      std::string key;
+      bool skip = false;
+      for (const std::string& sel : rl.selectors()) {
+        std::string v = SelectorValue(sel, env, rcpt);
+        if (v.empty()) skip = true;
+        for (const std::string& allowed : rl.allow()) skip |= absl::EqualsIgnoreCase(v, allowed);
+        absl::StrAppend(&key, key.empty() ? "" : "|", sel, "=", v);
+      }
+      if (skip) continue;
+      auto* q = query->add_ratelimits();
+      q->set_name(rl.name());
+      q->set_key(key);
+      q->set_burst(rl.burst());
+      q->set_rate(rl.rate());
+    }
+  }
+}
 
 // Whose Bayes statistics apply: per recipient or per domain when configured and the message
 // has exactly one recipient; else the shared ones.
@@ -147,6 +213,33 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
           absl::StrCat(path, ".disabled_symbols: no rule is named '", unknown[0], "'"));
     }
     for (const auto& o : p.scores()) prof.scores[o.symbol()] = o.score();
+  }
+  for (int i = 0; i < config.ratelimits_size(); ++i) {
+    const farside::v1::RateLimit& rl = config.ratelimits(i);
+    const std::string path = absl::StrCat("scanner.ratelimits[", i, "]");
+    if (rl.name().empty() || !std::all_of(rl.name().begin(), rl.name().end(), [](char c) {
+          return absl::ascii_isalnum(c) || c == '_';
+        })) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ".name: letters, digits and '_'"));
+    }
+    if (rl.selectors().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ".selectors: name at least one"));
+    }
+    for (const std::string& sel : rl.selectors()) {
+      if (sel != "ip" && sel != "network" && sel != "from" && sel != "from_domain" &&
+          sel != "rcpt" && sel != "user") {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ".selectors: unknown '", sel, "' (ip, network, from, from_domain, rcpt, user)"));
+      }
+    }
+    if (!(rl.burst() >= 1) || !(rl.rate() > 0)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": burst must be at least 1 and rate above 0"));
+    }
+    Action a;
+    if (!farside::v1::Action_Parse(absl::AsciiStrToUpper(rl.action()), &a)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ".action: unknown action '", rl.action(), "'"));
+    }
+    s->ratelimit_actions_[rl.name()] = a;
   }
   log::Info("rules loaded", {{"rules", s->rules_->size()}, {"prefiltered", s->rules_->prefiltered()}});
   return s;
@@ -288,6 +381,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     for (uint64_t t : bayes::Tokenize(msg, to)) query.add_bayes_tokens(t);
     query.set_bayes_user(BayesUser(bc, env));
   }
+  AddRateLimitQueries(config_, env, &query);
   absl::StatusOr<farside::v1::ExchangeResponse> state =
       state_->Exchange(query, absl::Milliseconds(TimeUtil::DurationToMilliseconds(
                                   config_.controller_timeout())));
@@ -295,8 +389,21 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     auto* sk = result.add_skipped();
     sk->set_check("controller");
     sk->set_reason(std::string(state.status().message()));
-  } else if (bc.enabled()) {
-    AddBayesSymbol(bc, state->bayes(), &result);
+  } else {
+    if (bc.enabled()) AddBayesSymbol(bc, state->bayes(), &result);
+    for (const farside::v1::RateLimitAnswer& a : state->ratelimits()) {
+      if (a.allowed()) continue;
+      auto* sym = result.add_symbols();
+      sym->set_name(absl::StrCat("RATELIMIT_", absl::AsciiStrToUpper(a.name())));
+      sym->set_group("ratelimit");
+      sym->set_description("More mail than this rate limit allows");
+      sym->add_options(a.key());
+      const Action act = ratelimit_actions_[a.name()];
+      if (!forced.has_value() || act > *forced) {
+        forced = act;
+        result.set_forced_by(sym->name());
+      }
+    }
   }
 
   if (profile != nullptr) {

@@ -47,6 +47,7 @@ class Scanner {
     std::set<std::string> lists_off;       // list symbols switched off
   };
   std::map<std::string, Profile> profiles_;
+  std::map<std::string, farside::v1::Action> ratelimit_actions_;  // by limit name
   farside::v1::SmtpReply reject_reply_, soft_reject_reply_, greylist_reply_;
   std::unique_ptr<rules::RuleSet> rules_;
   std::unique_ptr<rules::ListSet> lists_;

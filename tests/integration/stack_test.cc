@@ -5,10 +5,13 @@
 #include <memory>
 #include <algorithm>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "farside/v1/scanner.pb.h"
 #include "farside/v1/state.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -188,6 +191,48 @@ TEST_F(StackTest, BayesLearnsThroughTheCliAndClassifiesThroughTheBatchedCall) {
   CommandResult h = RunCommand({Binary("farside"), "--scanner", Loopback(scan_ports_[1]), "scan", "-"},
                                absl::Seconds(20), hammy);
   EXPECT_TRUE(absl::StrContains(h.out, "symbol: BAYES_HAM (-3.00)")) << h.out;
+}
+
+TEST_F(StackTest, RateLimitHoldsAcrossConcurrentClientsAgainstRealRedis) {
+  // A scanner with one limit: 10 messages per client address, draining one per 100 s.
+  const std::string cfg = TempDir("rl") + "/farside.yaml";
+  std::ofstream(cfg) << "scanner:\n  ratelimits:\n    - name: per_ip\n      selectors: [ip]\n"
+                        "      burst: 10\n      rate: 0.01\n      allow: [192.0.2.200]\n";
+  const int port = FreePort(), metrics = FreePort();
+  group_.Add(Process::Start("scanner-rl",
+                            {Binary("farside-scanner"), "--config", cfg, "--listen", Loopback(port),
+                             "--metrics", Loopback(metrics), "--controller", Loopback(ctl_port_)},
+                            dir_));
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(metrics, "/readyz").status == 200; }, absl::Seconds(30)));
+  // Four clients at once, 10 messages each, all from one address: 40 tries, room for 10.
+  std::vector<std::string> args = {Binary("farside"), "--scanner", Loopback(port), "--ip", "192.0.2.77", "scan"};
+  for (int i = 0; i < 10; ++i) args.push_back(SourcePath("tests/data/plain.eml"));
+  std::vector<CommandResult> results(4);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) clients.emplace_back([&, c] { results[c] = RunCommand(args, absl::Seconds(60)); });
+  for (auto& t : clients) t.join();
+  int accepted = 0, limited = 0;
+  for (const CommandResult& r : results) {
+    for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+      line = absl::StripAsciiWhitespace(line);
+      if (!absl::StartsWith(line, "action: ")) continue;
+      if (line == "action: soft_reject") ++limited;
+      else ++accepted;
+    }
+  }
+  std::printf("ratelimit: %d accepted, %d limited of 40 (burst 10)\n", accepted, limited);
+  EXPECT_EQ(accepted + limited, 40) << results[0].out << results[0].err;
+  EXPECT_GE(accepted, 9);
+  EXPECT_LE(accepted, 11) << "the bucket's allowance is 10";
+  EXPECT_TRUE(absl::StrContains(results[0].out + results[1].out + results[2].out + results[3].out,
+                                "symbol: RATELIMIT_PER_IP"));
+  // Another address has its own bucket; an allowed one is never limited.
+  for (const char* ip : {"192.0.2.78", "192.0.2.200"}) {
+    std::vector<std::string> a = args;
+    a[4] = ip;
+    CommandResult r = RunCommand(a, absl::Seconds(60));
+    EXPECT_FALSE(absl::StrContains(r.out, "soft_reject")) << ip << "\n" << r.out;
+  }
 }
 
 TEST_F(StackTest, JsonOutputIsTheProtobufMappingOfScanResult) {
