@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lib/milter/codec.h"
+#include "lib/mime/header_edit.h"
 
 namespace farside::milter {
 
@@ -39,15 +40,8 @@ struct Transaction {
   std::vector<std::string> header_names;  // in order, for the indexes of header changes
 };
 
-struct HeaderEdit {
-  enum Op { kAdd, kInsert, kChange, kDelete };
-  Op op = kAdd;
-  std::string name;
-  std::string value;
-  // kChange, kDelete: 1-based occurrence (0: kChange the first, kDelete every one);
-  // kInsert: position among all fields, 0 = top.
-  uint32_t index = 0;
-};
+// Header changes use lib/mime's type, which the SMTP front end applies itself.
+using HeaderEdit = mime::HeaderEdit;
 
 struct Verdict {
   enum Kind { kAccept, kReject, kTempfail, kDiscard, kQuarantine };

@@ -152,6 +152,29 @@ void StateStore::FinishBayes(const farside::v1::MessageQuery& q,
   }
 }
 
+// Stats counters and history for the records a call carries: a fixed handful of commands,
+// whatever the number of records.
+void StateStore::AppendRecordCommands(const farside::v1::ExchangeRequest& req,
+                                      std::vector<std::vector<std::string>>* cmds) const {
+  const std::string stats = Key("stats");
+  const std::string history = Key("history");
+  std::map<std::string, int64_t> by_action;
+  std::vector<std::string> lpush = {"LPUSH", history};
+  for (const auto& rec : req.records()) {
+    by_action[ActionName(rec.action())]++;
+    lpush.push_back(rec.SerializeAsString());
+  }
+  cmds->push_back({"HINCRBY", stats, "scanned", std::to_string(req.records_size())});
+  for (const auto& [action, n] : by_action) {
+    cmds->push_back({"HINCRBY", stats, absl::StrCat(kActionField, action), std::to_string(n)});
+  }
+  cmds->push_back({"HSETNX", stats, "since", std::to_string(absl::ToUnixSeconds(absl::Now()))});
+  if (options_.history_size > 0) {
+    cmds->push_back(std::move(lpush));
+    cmds->push_back({"LTRIM", history, "0", std::to_string(options_.history_size - 1)});
+  }
+}
+
 void StateStore::FinishRateLimits(const farside::v1::MessageQuery& q,
                                   const std::vector<RedisReply>& replies,
                                   farside::v1::ExchangeResponse* resp) {
@@ -182,31 +205,7 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   const size_t bayes_first = cmds.size();
   std::vector<int> misses;
   if (bayes) PlanBayes(q, &cmds, &misses, resp.mutable_bayes());
-  if (req.records_size() == 0) {
-    absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
-    if (!replies.ok()) return replies.status();
-    if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
-    FinishRateLimits(q, *replies, &resp);
-    if (bayes) FinishBayes(q, *replies, bayes_first, misses, resp.mutable_bayes());
-    return resp;
-  }
-  const std::string stats = Key("stats");
-  const std::string history = Key("history");
-  std::map<std::string, int64_t> by_action;
-  std::vector<std::string> lpush = {"LPUSH", history};
-  for (const auto& rec : req.records()) {
-    by_action[ActionName(rec.action())]++;
-    lpush.push_back(rec.SerializeAsString());
-  }
-  cmds.push_back({"HINCRBY", stats, "scanned", std::to_string(req.records_size())});
-  for (const auto& [action, n] : by_action) {
-    cmds.push_back({"HINCRBY", stats, absl::StrCat(kActionField, action), std::to_string(n)});
-  }
-  cmds.push_back({"HSETNX", stats, "since", std::to_string(absl::ToUnixSeconds(absl::Now()))});
-  if (options_.history_size > 0) {
-    cmds.push_back(std::move(lpush));
-    cmds.push_back({"LTRIM", history, "0", std::to_string(options_.history_size - 1)});
-  }
+  if (req.records_size() > 0) AppendRecordCommands(req, &cmds);
   absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
   if (!replies.ok()) return replies.status();
   if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;

@@ -50,6 +50,8 @@ class StateStore {
   void FinishBayes(const farside::v1::MessageQuery& q, const std::vector<RedisReply>& replies,
                    size_t first, const std::vector<int>& misses, farside::v1::BayesCounts* out);
 
+  void AppendRecordCommands(const farside::v1::ExchangeRequest& req,
+                            std::vector<std::vector<std::string>>* cmds) const;
   void FinishRateLimits(const farside::v1::MessageQuery& q, const std::vector<RedisReply>& replies,
                         farside::v1::ExchangeResponse* resp);
 

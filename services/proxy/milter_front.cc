@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/common/log.h"
 #include "lib/common/startup.h"
+#include "services/proxy/smtp_front.h"
 
 namespace farside::proxy {
 namespace {
@@ -46,19 +47,7 @@ milter::Verdict ToMilterVerdict(const Decision& d) {
     v.text = d.reply.text();
   }
   v.quarantine_reason = "Farside: held as spam";
-  for (const farside::v1::HeaderChange& c : d.changes) {
-    milter::HeaderEdit e;
-    e.name = c.name();
-    e.value = c.value();
-    e.index = c.index() < 0 ? 0 : static_cast<uint32_t>(c.index());
-    switch (c.op()) {
-      case farside::v1::HeaderChange::OP_REMOVE: e.op = milter::HeaderEdit::kDelete; break;
-      case farside::v1::HeaderChange::OP_CHANGE: e.op = milter::HeaderEdit::kChange; break;
-      case farside::v1::HeaderChange::OP_INSERT: e.op = milter::HeaderEdit::kInsert; break;
-      default: e.op = milter::HeaderEdit::kAdd; break;
-    }
-    v.edits.push_back(std::move(e));
-  }
+  v.edits = ToHeaderEdits(d);
   return v;
 }
 
