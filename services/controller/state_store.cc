@@ -96,6 +96,21 @@ std::string StateStore::Key(absl::string_view name) const {
   return absl::StrCat(options_.key_prefix, name);
 }
 
+std::string StateStore::GreyKey(absl::string_view kind, absl::string_view hash) const {
+  return Key(absl::StrCat("grey:", kind, hash));
+}
+
+void StateStore::FinishGreylist(const RedisReply& r, farside::v1::GreylistAnswer* out) const {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  for (const RedisReply& e : r.elements) {
+    int64_t first = 0;
+    if (e.type != RedisReply::Type::kString || !absl::SimpleAtoi(e.str, &first)) continue;
+    const int64_t age = std::max<int64_t>(0, now - first);
+    if (!out->seen() || age > out->age_ms()) out->set_age_ms(age);
+    out->set_seen(true);
+  }
+}
+
 std::string StateStore::BayesKey(absl::string_view name, absl::string_view user) const {
   return user.empty() ? Key(absl::StrCat("bayes:", name))
                       : Key(absl::StrCat("bayes:", name, ":", absl::AsciiStrToLower(user)));
@@ -169,6 +184,21 @@ void StateStore::AppendRecordCommands(const farside::v1::ExchangeRequest& req,
     cmds->push_back({"HINCRBY", stats, absl::StrCat(kActionField, action), std::to_string(n)});
   }
   cmds->push_back({"HSETNX", stats, "since", std::to_string(absl::ToUnixSeconds(absl::Now()))});
+  // Greylisting: a first sight is stamped with this controller's clock unless an earlier
+  // one stands (NX), so a retry's age counts from the first try; a pass extends the entry.
+  const std::string now_ms = std::to_string(absl::ToUnixMillis(absl::Now()));
+  for (const auto& rec : req.records()) {
+    if (!rec.has_greylist()) continue;
+    const auto& g = rec.greylist();
+    const std::string ttl = std::to_string(std::max<int64_t>(g.ttl_ms(), 1000));
+    for (const std::string& key : {GreyKey("t:", g.keys().triplet()), GreyKey("b:", g.keys().body())}) {
+      if (g.passed()) {
+        cmds->push_back({"PEXPIRE", key, ttl});
+      } else {
+        cmds->push_back({"SET", key, now_ms, "NX", "PX", ttl});
+      }
+    }
+  }
   if (options_.history_size > 0) {
     cmds->push_back(std::move(lpush));
     cmds->push_back({"LTRIM", history, "0", std::to_string(options_.history_size - 1)});
@@ -195,7 +225,7 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   farside::v1::ExchangeResponse resp;
   const auto& q = req.query();
   const bool bayes = q.bayes_tokens_size() > 0;
-  if (req.records_size() == 0 && !bayes && q.ratelimits_size() == 0) return resp;
+  if (req.records_size() == 0 && !bayes && q.ratelimits_size() == 0 && !q.has_greylist()) return resp;
   std::vector<std::vector<std::string>> cmds;
   // Rate limits first: their replies are the pipeline's first ones.
   for (const auto& rl : q.ratelimits()) {
@@ -205,12 +235,17 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   const size_t bayes_first = cmds.size();
   std::vector<int> misses;
   if (bayes) PlanBayes(q, &cmds, &misses, resp.mutable_bayes());
+  const size_t grey = cmds.size();
+  if (q.has_greylist()) {
+    cmds.push_back({"MGET", GreyKey("t:", q.greylist().triplet()), GreyKey("b:", q.greylist().body())});
+  }
   if (req.records_size() > 0) AppendRecordCommands(req, &cmds);
   absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
   if (!replies.ok()) return replies.status();
   if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
   FinishRateLimits(q, *replies, &resp);
   if (bayes) FinishBayes(q, *replies, bayes_first, misses, resp.mutable_bayes());
+  if (q.has_greylist() && replies->size() > grey) FinishGreylist((*replies)[grey], resp.mutable_greylist());
   resp.set_records_stored(req.records_size());
   return resp;
 }

@@ -50,6 +50,11 @@ class StateStore {
   void FinishBayes(const farside::v1::MessageQuery& q, const std::vector<RedisReply>& replies,
                    size_t first, const std::vector<int>& misses, farside::v1::BayesCounts* out);
 
+  // Greylist entries: "grey:t:<hash>" (triplet) and "grey:b:<hash>" (body), holding the
+  // first sight in Unix milliseconds.
+  std::string GreyKey(absl::string_view kind, absl::string_view hash) const;
+  void FinishGreylist(const RedisReply& r, farside::v1::GreylistAnswer* out) const;
+
   void AppendRecordCommands(const farside::v1::ExchangeRequest& req,
                             std::vector<std::vector<std::string>>* cmds) const;
   void FinishRateLimits(const farside::v1::MessageQuery& q, const std::vector<RedisReply>& replies,

@@ -31,12 +31,19 @@ GrpcStateClient::GrpcStateClient(Options options, telemetry::ServiceMetrics* met
 GrpcStateClient::~GrpcStateClient() { Close(absl::ZeroDuration()); }
 
 void GrpcStateClient::Record(farside::v1::ScanRecord record) {
-  std::lock_guard<std::mutex> lock(mu_);
-  pending_.push_back(std::move(record));
-  while (pending_.size() > options_.max_pending) {
-    pending_.pop_front();
-    dropped_->Increment();
+  // A greylisting first sight must be remembered before the sender's retry, which may
+  // reach another scanner: send it now rather than with the next scan.
+  const bool urgent = record.has_greylist() && !record.greylist().passed();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.push_back(std::move(record));
+    while (pending_.size() > options_.max_pending) {
+      pending_.pop_front();
+      dropped_->Increment();
+    }
+    urgent_ = urgent_ || urgent;
   }
+  if (urgent) cv_.notify_all();
 }
 
 size_t GrpcStateClient::pending() const {
@@ -88,9 +95,12 @@ absl::StatusOr<farside::v1::ExchangeResponse> GrpcStateClient::Send(
 void GrpcStateClient::FlushLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.flush_interval));
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.flush_interval),
+                 [&] { return stopping_ || urgent_; });
     if (stopping_) break;
-    if (pending_.empty() || absl::Now() - last_send_ < options_.flush_interval) continue;
+    const bool urgent = urgent_;
+    urgent_ = false;
+    if (pending_.empty() || (!urgent && absl::Now() - last_send_ < options_.flush_interval)) continue;
     lock.unlock();
     absl::StatusOr<farside::v1::ExchangeResponse> r = Send(nullptr, options_.flush_timeout);
     if (!r.ok()) log::Debug("flushing scan records failed", {{"error", r.status().ToString()}});

@@ -49,6 +49,7 @@ class GrpcStateClient : public StateClient {
   std::deque<farside::v1::ScanRecord> pending_;
   absl::Time last_send_ = absl::InfinitePast();
   bool stopping_ = false;
+  bool urgent_ = false;  // a record waiting should not wait for the interval
   std::thread flusher_;
 
   prometheus::Family<prometheus::Counter>* calls_;

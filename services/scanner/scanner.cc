@@ -26,6 +26,7 @@
 #include "lib/rules/actions.h"
 #include "lib/rules/gtube.h"
 #include "lib/rules/sa_import.h"
+#include "services/scanner/greylist.h"
 #include "services/scanner/verdict.h"
 
 namespace farside::scanner {
@@ -39,21 +40,7 @@ namespace {
 std::string SelectorValue(const std::string& sel, const farside::v1::Envelope& env,
                           const std::string& rcpt) {
   if (sel == "ip") return env.client_ip();
-  if (sel == "network") {
-    in_addr a4;
-    in6_addr a6;
-    if (inet_pton(AF_INET, env.client_ip().c_str(), &a4) == 1) {
-      uint32_t n = ntohl(a4.s_addr) & 0xffffff00u;
-      return absl::StrCat(n >> 24, ".", (n >> 16) & 255, ".", (n >> 8) & 255, ".0/24");
-    }
-    if (inet_pton(AF_INET6, env.client_ip().c_str(), &a6) == 1) {
-      std::memset(a6.s6_addr + 8, 0, 8);
-      char buf[INET6_ADDRSTRLEN];
-      inet_ntop(AF_INET6, &a6, buf, sizeof buf);
-      return absl::StrCat(buf, "/64");
-    }
-    return "";
-  }
+  if (sel == "network") return ClientNetwork(env.client_ip(), 24, 64);
   if (sel == "from") return absl::AsciiStrToLower(env.mail_from());
   if (sel == "from_domain") {
     size_t at = env.mail_from().rfind('@');
@@ -241,6 +228,9 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
     }
     s->ratelimit_actions_[rl.name()] = a;
   }
+  absl::StatusOr<std::unique_ptr<Greylister>> grey = Greylister::Create(config.greylist());
+  if (!grey.ok()) return grey.status();
+  s->greylist_ = std::move(*grey);
   log::Info("rules loaded", {{"rules", s->rules_->size()}, {"prefiltered", s->rules_->prefiltered()}});
   return s;
 }
@@ -382,6 +372,8 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     query.set_bayes_user(BayesUser(bc, env));
   }
   AddRateLimitQueries(config_, env, &query);
+  const std::optional<farside::v1::GreylistKeys> grey_keys = greylist_->Keys(msg, env);
+  if (grey_keys.has_value()) *query.mutable_greylist() = *grey_keys;
   absl::StatusOr<farside::v1::ExchangeResponse> state =
       state_->Exchange(query, absl::Milliseconds(TimeUtil::DurationToMilliseconds(
                                   config_.controller_timeout())));
@@ -420,6 +412,9 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
               return a.score() != b.score() ? a.score() > b.score() : a.name() < b.name();
             });
   Action action = forced.has_value() ? *forced : rules::ActionForScore(score, thresholds);
+  farside::v1::GreylistUpdate grey_update;
+  greylist_->Apply(grey_keys, state.ok() && state->has_greylist() ? &state->greylist() : nullptr,
+                   thresholds, &result, &action, &grey_update);
   result.set_action(action);
   switch (action) {
     case farside::v1::REJECT: *result.mutable_smtp_reply() = reject_reply_; break;
@@ -439,6 +434,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   rec.set_queue_id(env.queue_id());
   rec.set_message_id(result.message_id());
   rec.set_action(action);
+  if (grey_update.has_keys()) *rec.mutable_greylist() = std::move(grey_update);
   rec.set_score(score);
   for (const auto& s : result.symbols()) rec.add_symbols(s.name());
   rec.set_client_ip(env.client_ip());

@@ -13,6 +13,7 @@
 #include "farside/v1/scanner.pb.h"
 #include "lib/rules/rule_set.h"
 #include "lib/telemetry/metrics.h"
+#include "services/scanner/greylist.h"
 #include "services/scanner/state_client.h"
 
 namespace farside::scanner {
@@ -51,6 +52,7 @@ class Scanner {
   farside::v1::SmtpReply reject_reply_, soft_reject_reply_, greylist_reply_;
   std::unique_ptr<rules::RuleSet> rules_;
   std::unique_ptr<rules::ListSet> lists_;
+  std::unique_ptr<Greylister> greylist_;
 
   prometheus::Family<prometheus::Counter>* scans_;
   prometheus::Family<prometheus::Counter>* symbol_hits_;
