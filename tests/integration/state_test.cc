@@ -5,14 +5,19 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "farside/v1/scanner.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "lib/rpc/health_client.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/mta.h"
 
@@ -40,11 +45,11 @@ class StateTest : public ::testing::Test {
         << "scanner:\n  greylist:\n    delay: 4s\n    expiry: 1h\n    allow: [allowed.test]\n";
     redis_ = RedisServer::Start(redis_port_, dir_);
     ASSERT_NE(redis_, nullptr);
-    group_.Add(Process::Start("controller",
+    controller_ = group_.Add(Process::Start("controller",
                               {Binary("farside-controller"), "--listen", Loopback(ctl_port_),
                                "--metrics", Loopback(ctl_metrics_), "--redis", Loopback(redis_port_)},
                               dir_));
-    group_.Add(Process::Start(
+    scanner_ = group_.Add(Process::Start(
         "scanner",
         {Binary("farside-scanner"), "--config", dir_ + "/farside.yaml", "--listen",
          Loopback(scan_port_), "--metrics", Loopback(scan_metrics_), "--controller",
@@ -78,6 +83,8 @@ class StateTest : public ::testing::Test {
   int redis_port_, ctl_port_, ctl_metrics_, scan_port_, scan_metrics_, smtp_port_, proxy_metrics_;
   std::unique_ptr<Process> redis_;
   ProcessGroup group_;
+  Process* controller_ = nullptr;
+  Process* scanner_ = nullptr;
   std::unique_ptr<Sink> sink_;
 };
 
@@ -116,6 +123,129 @@ TEST_F(StateTest, GreylistingTempfailsFirstTryAndEarlyRetryAndAcceptsARetryAfter
   // retry may come from another machine of its pool, under another bounce address.
   CommandResult other = Send("alice+2@sender.test", "a message in doubt", "Hello there.");
   EXPECT_EQ(other.exit_code, 0) << other.out;
+}
+
+// A message of `n` words drawn from `words`, different for each `seed`.
+std::string Made(const std::vector<std::string>& words, int seed, const std::string& subject) {
+  std::string body;
+  uint32_t x = static_cast<uint32_t>(seed) * 2654435761u + 1;
+  for (int i = 0; i < 60; ++i) {
+    x = x * 1103515245u + 12345u;
+    absl::StrAppend(&body, words[(x >> 8) % words.size()], i % 12 == 11 ? "\r\n" : " ");
+  }
+  return absl::StrCat("From: sender", seed, "@example.test\r\nTo: bob@dest.test\r\nSubject: ", subject,
+                      "\r\nMessage-ID: <", seed, "@example.test>\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\n\r\n",
+                      body, " ", seed, "\r\n");
+}
+
+const std::vector<std::string> kSpamWords = {"viagra", "casino", "winner", "jackpot", "pills", "cheap",
+                                             "bonus", "credit", "loan", "offer", "unsubscribe", "millions"};
+const std::vector<std::string> kHamWords = {"meeting", "agenda", "minutes", "project", "review", "draft",
+                                            "lunch", "thanks", "schedule", "budget", "report", "team"};
+
+bool Stateful(const farside::v1::ScanResult& r) {
+  for (const auto& s : r.symbols()) {
+    if (absl::StartsWith(s.name(), "BAYES_") || absl::StartsWith(s.name(), "GREYLIST_")) return true;
+  }
+  return false;
+}
+
+TEST_F(StateTest, RedisRestartedDuringATwoMinuteLoadRunFailsNoScanAndStateComesBackWithinFiveSeconds) {
+  // Enough learned mail for Bayes to speak (200 of each class by default).
+  for (const char* cls : {"spam", "ham"}) {
+    const std::string d = absl::StrCat(dir_, "/learn-", cls);
+    std::filesystem::create_directories(d);
+    for (int i = 0; i < 220; ++i) {
+      std::ofstream(absl::StrCat(d, "/", i, ".eml"))
+          << Made(cls == std::string("spam") ? kSpamWords : kHamWords, i, "note");
+    }
+    CommandResult l = RunCommand({Binary("farside"), "--controller", Loopback(ctl_port_), "--timeout",
+                                  "20s", "learn", cls, d, "--jobs", "4"},
+                                 absl::Seconds(120));
+    ASSERT_EQ(l.exit_code, 0) << l.out << l.err;
+  }
+  auto channel = rpc::MakeChannel(Loopback(scan_port_), 16 << 20);
+  const absl::Duration run = absl::Seconds(120);
+  const absl::Time start = absl::Now();
+  std::atomic<bool> stop{false};
+  std::atomic<int> scans{0}, failures{0};
+  std::mutex mu;
+  std::string first_failure;
+  // (start time of the scan, whether shared state answered) for every scan.
+  std::vector<std::pair<absl::Time, bool>> seen;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      auto stub = farside::v1::Scanner::NewStub(channel);
+      for (int i = 0; !stop.load(); ++i) {
+        farside::v1::ScanRequest req;
+        // Spam "in doubt" lands in a header band, so greylisting answers too.
+        req.set_message(i % 2 ? Made(kSpamWords, 100000 + c * 100000 + i, "in doubt")
+                              : Made(kHamWords, 100000 + c * 100000 + i, "status"));
+        req.mutable_envelope()->set_client_ip("192.0.2.9");
+        req.mutable_envelope()->set_mail_from("load@example.test");
+        req.mutable_envelope()->add_rcpt_to("bob@dest.test");
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        farside::v1::ScanResult res;
+        const absl::Time t = absl::Now();
+        grpc::Status st = stub->Scan(&ctx, req, &res);
+        scans++;
+        std::lock_guard<std::mutex> lock(mu);
+        if (!st.ok()) {
+          if (failures++ == 0) first_failure = st.error_message();
+          continue;
+        }
+        seen.emplace_back(t, Stateful(res));
+      }
+    });
+  }
+  // 40 s of normal load, Redis away for 10 s (saved and shut down, as a restart does), back.
+  absl::SleepFor(absl::Seconds(40));
+  // Scans that began within a second of the shutdown may meet Redis going away.
+  const absl::Time down_at = absl::Now() - absl::Seconds(1);
+  CommandResult down = RunCommand({"redis-cli", "-p", std::to_string(redis_port_), "shutdown", "save"});
+  redis_->Stop();
+  absl::SleepFor(absl::Seconds(10));
+  redis_ = RedisServer::Start(redis_port_, dir_);
+  ASSERT_NE(redis_, nullptr);
+  const absl::Time back_at = absl::Now();
+  absl::SleepFor(start + run - absl::Now());
+  stop = true;
+  for (auto& t : clients) t.join();
+
+  int before = 0, before_stateful = 0, outage = 0, outage_stateful = 0, after5 = 0, after5_stateful = 0;
+  absl::Time first_back = absl::InfiniteFuture();
+  for (const auto& [t, stateful] : seen) {
+    if (t < down_at) {
+      ++before;
+      before_stateful += stateful;
+    } else if (t < back_at) {
+      ++outage;
+      outage_stateful += stateful;
+    } else {
+      if (stateful) first_back = std::min(first_back, t);
+      if (t >= back_at + absl::Seconds(5)) {
+        ++after5;
+        after5_stateful += stateful;
+      }
+    }
+  }
+  std::printf("redis restart: %d scans in %.0f s, %d failed; before %d/%d stateful, during the outage "
+              "%d/%d, from 5 s after Redis was back %d/%d; first stateful answer %.2f s after Redis was back\n",
+              scans.load(), absl::ToDoubleSeconds(run), failures.load(), before_stateful, before,
+              outage_stateful, outage, after5_stateful, after5,
+              absl::ToDoubleSeconds(first_back - back_at));
+  EXPECT_EQ(failures.load(), 0) << first_failure;
+  EXPECT_EQ(down.exit_code, 0) << down.out << down.err;
+  EXPECT_GT(before, 100);
+  EXPECT_EQ(before_stateful, before) << "every scan had Bayes or greylisting answers with Redis up";
+  EXPECT_GT(outage, 0);
+  EXPECT_LT(outage_stateful, outage) << "Redis away: the answers stop";
+  EXPECT_LE(first_back - back_at, absl::Seconds(5));
+  EXPECT_GT(after5, 100);
+  EXPECT_EQ(after5_stateful, after5) << "from 5 s after Redis was back, every scan had them again";
+  for (Process* p : {controller_, scanner_}) EXPECT_TRUE(p->Running()) << p->name() << " died";
 }
 
 }  // namespace
