@@ -165,15 +165,6 @@ uint64_t PairToken(absl::string_view prefix, absl::string_view first, absl::stri
 std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions& o) {
   Collector c(o);
   c.Text("s", msg.Subject());
-  size_t budget = o.max_text_bytes * 4;
-  for (const mime::Part& p : msg.parts()) {
-    if (!p.is_leaf() || p.is_attachment() || p.text.empty() || budget == 0) continue;
-    absl::string_view text = p.is_html() ? absl::string_view(p.Html().text) : absl::string_view(p.text);
-    if (!p.is_html() && p.content_type != "text/plain") continue;
-    if (text.size() > budget) text = text.substr(0, budget);
-    budget -= text.size();
-    c.Text("t", text);
-  }
   for (const std::string& name : o.headers) {
     const uint64_t seed = Seed(absl::StrCat("h:", absl::AsciiStrToLower(name)));
     for (const mime::HeaderField* f : msg.headers().FindAll(name)) {
@@ -183,12 +174,31 @@ std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions&
   for (const mime::Url& u : msg.Links().urls) {
     c.Add("u", u.host);
     if (!u.domain.empty()) c.Add("d", u.domain);
+    // The words of the path and query (spam campaigns reuse their scripts and ids), and
+    // what kind of link it was.
+    const uint64_t path_seed = Seed("p");
+    if (size_t at = u.url.find(u.host); at != std::string::npos) {
+      ForEachWord(absl::string_view(u.url).substr(at + u.host.size()), o,
+                  [&](absl::string_view w) { c.Add(Word(path_seed, w)); });
+    }
+    c.Add("k", absl::StrCat(static_cast<int>(u.source), u.ip_host, u.obfuscated, u.userinfo));
   }
   for (const mime::Part& p : msg.parts()) {
     if (p.is_attachment()) {
       c.Add("a", p.content_type);
       if (!p.detected_type.empty()) c.Add("A", p.detected_type);
     }
+  }
+  // The text last: a long message fills the token budget, and the few header, link and
+  // attachment tokens say the most per token.
+  size_t budget = o.max_text_bytes * 4;
+  for (const mime::Part& p : msg.parts()) {
+    if (!p.is_leaf() || p.is_attachment() || p.text.empty() || budget == 0) continue;
+    absl::string_view text = p.is_html() ? absl::string_view(p.Html().text) : absl::string_view(p.text);
+    if (!p.is_html() && p.content_type != "text/plain") continue;
+    if (text.size() > budget) text = text.substr(0, budget);
+    budget -= text.size();
+    c.Text("t", text);
   }
   return c.Done();
 }

@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
        .password = cc.redis().password(),
        .database = cc.redis().database(),
        .connect_timeout = farside::ToAbsl(cc.redis().connect_timeout()),
-       .command_timeout = farside::ToAbsl(cc.redis().command_timeout())});
+       .command_timeout = farside::ToAbsl(cc.redis().command_timeout()),
+       .connections = cc.redis().connections()});
   farside::controller::StateStore store(
       &redis, {.key_prefix = cc.redis().key_prefix(),
                .history_size = cc.history_size(),

@@ -1,5 +1,5 @@
-// hiredis behind RedisClient. One connection under a mutex: enough for the controller's
-// pipelined calls today; a pool can replace it without changing the interface.
+// hiredis behind RedisClient: a few connections, each under its own mutex; a call takes a
+// free one, or waits for one.
 #include "services/controller/redis_client.h"
 
 #include <hiredis/hiredis.h>
@@ -43,84 +43,128 @@ RedisReply Convert(const redisReply* r) {
   return out;
 }
 
-void AppendCommand(redisContext* ctx, const std::vector<std::string>& argv) {
-  std::vector<const char*> args;
-  std::vector<size_t> lens;
-  for (const auto& a : argv) {
-    args.push_back(a.data());
-    lens.push_back(a.size());
+void AppendArg(std::string* out, absl::string_view a) {
+  absl::StrAppend(out, "$", a.size(), "\r\n", a, "\r\n");
+}
+
+std::string Format(const std::vector<std::vector<std::string>>& commands) {
+  std::string out;
+  for (const auto& cmd : commands) {
+    absl::StrAppend(&out, "*", cmd.size(), "\r\n");
+    for (const std::string& a : cmd) AppendArg(&out, a);
   }
-  redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), args.data(), lens.data());
+  return out;
 }
 
 }  // namespace
 
+RedisClient::RedisClient(Options options) : options_(std::move(options)) {
+  for (size_t i = 0; i < std::max<size_t>(1, options_.connections); ++i) {
+    conns_.push_back(std::make_unique<Conn>());
+  }
+}
+
 RedisClient::~RedisClient() {
-  std::lock_guard<std::mutex> lock(mu_);
-  DropLocked();
+  for (auto& c : conns_) {
+    std::lock_guard<std::mutex> lock(c->mu);
+    DropLocked(*c);
+  }
 }
 
-void RedisClient::DropLocked() {
-  if (ctx_ != nullptr) redisFree(ctx_);
-  ctx_ = nullptr;
+void RedisClient::DropLocked(Conn& c) {
+  if (c.ctx != nullptr) redisFree(c.ctx);
+  c.ctx = nullptr;
 }
 
-absl::Status RedisClient::ConnectLocked() {
-  if (ctx_ != nullptr) return absl::OkStatus();
+absl::Status RedisClient::ConnectLocked(Conn& conn) {
+  if (conn.ctx != nullptr) return absl::OkStatus();
   const std::string where = options_.address.ToString();
   // After a failure, wait a little before the next try so a dead Redis is not hammered.
-  if (absl::Now() < next_attempt_) {
+  if (absl::Now() < conn.next_attempt) {
     return absl::UnavailableError(absl::StrCat("redis ", where, ": down, retrying shortly"));
   }
   redisContext* c = redisConnectWithTimeout(options_.address.host.c_str(), options_.address.port,
                                             absl::ToTimeval(options_.connect_timeout));
   auto fail = [&](const std::string& why) {
     if (c != nullptr) redisFree(c);
-    backoff_ = std::clamp(backoff_ * 2, absl::Milliseconds(100), absl::Seconds(2));
-    next_attempt_ = absl::Now() + backoff_;
+    conn.backoff = std::clamp(conn.backoff * 2, absl::Milliseconds(100), absl::Seconds(2));
+    conn.next_attempt = absl::Now() + conn.backoff;
     return absl::UnavailableError(absl::StrCat("redis ", where, ": ", why));
   };
   if (c == nullptr) return fail("cannot allocate a connection");
   if (c->err != 0) return fail(c->errstr);
   redisSetTimeout(c, absl::ToTimeval(options_.command_timeout));
-  ctx_ = c;
+  conn.ctx = c;
   std::vector<std::vector<std::string>> setup;
   if (!options_.password.empty()) setup.push_back({"AUTH", options_.password});
   if (options_.database != 0) setup.push_back({"SELECT", std::to_string(options_.database)});
   for (const auto& cmd : setup) {
-    AppendCommand(ctx_, cmd);
+    const std::string f = Format({cmd});
+    redisAppendFormattedCommand(conn.ctx, f.data(), f.size());
     void* raw = nullptr;
-    if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
-      std::string why = ctx_->errstr;
-      DropLocked();
+    if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
+      std::string why = conn.ctx->errstr;
+      DropLocked(conn);
       c = nullptr;
       return fail(why);
     }
     RedisReply r = Convert(static_cast<redisReply*>(raw));
     freeReplyObject(raw);
     if (r.type == RedisReply::Type::kError) {
-      DropLocked();
+      DropLocked(conn);
       c = nullptr;
       return fail(absl::StrCat(cmd[0], " refused: ", r.str));
     }
   }
-  backoff_ = absl::ZeroDuration();
-  log::Info("connected to redis", {{"address", where}});
+  conn.backoff = absl::ZeroDuration();
+  log::Debug("connected to redis", {{"address", where}});
   return absl::OkStatus();
+}
+
+void RedisClient::AppendCommand(std::string* out, std::initializer_list<absl::string_view> argv) {
+  absl::StrAppend(out, "*", argv.size(), "\r\n");
+  for (absl::string_view a : argv) AppendArg(out, a);
+}
+
+RedisClient::Conn& RedisClient::Pick(std::unique_lock<std::mutex>* lock) {
+  const size_t n = conns_.size();
+  const size_t first = next_.fetch_add(1, std::memory_order_relaxed) % n;
+  for (size_t k = 0; k < n; ++k) {
+    Conn& c = *conns_[(first + k) % n];
+    std::unique_lock<std::mutex> l(c.mu, std::try_to_lock);
+    if (l.owns_lock()) {
+      *lock = std::move(l);
+      return c;
+    }
+  }
+  *lock = std::unique_lock<std::mutex>(conns_[first]->mu);
+  return *conns_[first];
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = ConnectLocked(); !s.ok()) return s;
-  for (const auto& cmd : commands) AppendCommand(ctx_, cmd);
+  return PipelineFormatted(Format(commands), commands.size());
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::PipelineFormatted(const std::string& resp,
+                                                                       size_t count) {
+  std::unique_lock<std::mutex> lock;
+  Conn& c = Pick(&lock);
+  return PipelineLocked(c, resp, count);
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::PipelineLocked(Conn& conn, const std::string& resp,
+                                                                    size_t count) {
+  if (absl::Status s = ConnectLocked(conn); !s.ok()) return s;
+  redisContext* ctx = conn.ctx;
+  redisAppendFormattedCommand(ctx, resp.data(), resp.size());
   std::vector<RedisReply> out;
-  out.reserve(commands.size());
-  for (size_t i = 0; i < commands.size(); ++i) {
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
     void* raw = nullptr;
-    if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
-      std::string why = ctx_->errstr;
-      DropLocked();
+    if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
+      std::string why = ctx->errstr;
+      DropLocked(conn);
       log::Warning("lost redis connection", {{"address", options_.address.ToString()},
                                              {"error", why}});
       return absl::UnavailableError(

@@ -1,12 +1,18 @@
-// A hiredis connection with timeouts that reconnects on its own: every call either runs on a
-// live connection or fails fast with Unavailable, and the next call tries to connect again.
+// A small pool of hiredis connections with timeouts that reconnect on their own: every call
+// either runs on a live connection or fails fast with Unavailable, and the next call tries
+// to connect again. Several connections let Redis work on one call's pipeline while the
+// controller writes or reads another's.
 #ifndef FARSIDE_SERVICES_CONTROLLER_REDIS_CLIENT_H_
 #define FARSIDE_SERVICES_CONTROLLER_REDIS_CLIENT_H_
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -32,8 +38,9 @@ class RedisClient {
     uint32_t database = 0;
     absl::Duration connect_timeout = absl::Seconds(1);
     absl::Duration command_timeout = absl::Seconds(1);
+    size_t connections = 4;
   };
-  explicit RedisClient(Options options) : options_(std::move(options)) {}
+  explicit RedisClient(Options options);
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
@@ -43,17 +50,30 @@ class RedisClient {
   absl::StatusOr<std::vector<RedisReply>> Pipeline(
       const std::vector<std::vector<std::string>>& commands);
 
+  // The same for commands already in RESP (AppendCommand), `count` of them: for pipelines
+  // of thousands of commands, where building argument vectors would cost more than Redis.
+  absl::StatusOr<std::vector<RedisReply>> PipelineFormatted(const std::string& resp, size_t count);
+  // Appends one command, as RESP, to `out`.
+  static void AppendCommand(std::string* out, std::initializer_list<absl::string_view> argv);
+
   absl::Status Ping();
 
  private:
-  absl::Status ConnectLocked();
-  void DropLocked();
+  struct Conn {
+    std::mutex mu;
+    redisContext* ctx = nullptr;
+    absl::Time next_attempt = absl::InfinitePast();
+    absl::Duration backoff = absl::ZeroDuration();
+  };
+  absl::Status ConnectLocked(Conn& c);
+  static void DropLocked(Conn& c);
+  absl::StatusOr<std::vector<RedisReply>> PipelineLocked(Conn& c, const std::string& resp,
+                                                          size_t count);
+  Conn& Pick(std::unique_lock<std::mutex>* lock);
 
   Options options_;
-  std::mutex mu_;
-  redisContext* ctx_ = nullptr;
-  absl::Time next_attempt_ = absl::InfinitePast();
-  absl::Duration backoff_ = absl::ZeroDuration();
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::atomic<size_t> next_{0};
 };
 
 }  // namespace farside::controller

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -276,22 +277,23 @@ absl::StatusOr<farside::v1::LearnResponse> StateStore::Learn(const farside::v1::
     resp.set_reason(absl::StrCat("already learned as ", was.str));
     return resp;
   }
-  std::vector<std::vector<std::string>> cmds;
   const std::string learned = BayesKey("learned", req.user());
-  const std::string add = BayesKey(cls, req.user()), sub = BayesKey(other, req.user());
-  cmds.push_back({"HINCRBY", learned, cls, "1"});
   if (relearn) {
-    cmds.push_back({"SET", seen, cls});
-    cmds.push_back({"HINCRBY", learned, other, "-1"});
+    absl::StatusOr<std::vector<RedisReply>> moved = redis_->Pipeline({{"SET", seen, cls}});
+    if (!moved.ok()) return moved.status();
   }
-  for (uint64_t t : tokens) {
-    const std::string f = TokenField(t);
-    cmds.push_back({"HINCRBY", add, f, "1"});
-    if (relearn) cmds.push_back({"HINCRBY", sub, f, "-1"});
+  LearnWrite w;
+  w.learned = {{learned, 1}};
+  w.learned_fields = {cls};
+  if (relearn) {
+    w.learned.push_back({learned, -1});
+    w.learned_fields.push_back(other);
   }
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
-  if (!replies.ok()) return replies.status();
-  if (absl::Status s = CheckReplies(*replies); !s.ok()) return s;
+  w.add = BayesKey(cls, req.user());
+  w.sub = BayesKey(other, req.user());
+  w.tokens = &tokens;
+  w.relearn = relearn;
+  if (absl::Status s = WriteLearned(&w); !s.ok()) return s;
   for (uint64_t t : tokens) {
     cache_.Add(req.user(), t, cls == "spam" ? 1 : (relearn ? -1 : 0), cls == "ham" ? 1 : (relearn ? -1 : 0));
   }
@@ -299,6 +301,68 @@ absl::StatusOr<farside::v1::LearnResponse> StateStore::Learn(const farside::v1::
   resp.set_relearned(relearn);
   if (relearn) resp.set_reason(absl::StrCat("relearned from ", other));
   return resp;
+}
+
+absl::Status StateStore::WriteLearned(LearnWrite* w) {
+  std::unique_lock<std::mutex> lock(learn_mu_);
+  learn_queue_.push_back(w);
+  while (!w->done) {
+    if (learn_flushing_) {
+      learn_cv_.wait(lock, [&] { return w->done || !learn_flushing_; });
+      continue;
+    }
+    // This call writes one batch: everything queued, its own write included. A caller still
+    // waiting afterwards leads the next one.
+    learn_flushing_ = true;
+    std::vector<LearnWrite*> batch(learn_queue_.begin(), learn_queue_.end());
+    learn_queue_.clear();
+    lock.unlock();
+    // Per hash key, token -> delta; the learned totals apart.
+    std::vector<std::string> keys;
+    std::vector<absl::flat_hash_map<uint64_t, int64_t>> deltas;
+    std::map<std::pair<std::string, std::string>, int64_t> totals;
+    auto slot = [&](const std::string& key) -> absl::flat_hash_map<uint64_t, int64_t>& {
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i] == key) return deltas[i];
+      }
+      keys.push_back(key);
+      return deltas.emplace_back();
+    };
+    for (LearnWrite* b : batch) {
+      for (size_t i = 0; i < b->learned.size(); ++i) {
+        totals[{b->learned[i].first, b->learned_fields[i]}] += b->learned[i].second;
+      }
+      auto& add = slot(b->add);
+      for (uint64_t t : *b->tokens) add[t]++;
+      if (b->relearn) {
+        auto& sub = slot(b->sub);
+        for (uint64_t t : *b->tokens) sub[t]--;
+      }
+    }
+    std::string resp;
+    size_t count = 0;
+    for (const auto& [kf, d] : totals) {
+      RedisClient::AppendCommand(&resp, {"HINCRBY", kf.first, kf.second, std::to_string(d)});
+      ++count;
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      for (const auto& [t, d] : deltas[i]) {
+        if (d == 0) continue;
+        RedisClient::AppendCommand(&resp, {"HINCRBY", keys[i], TokenField(t), std::to_string(d)});
+        ++count;
+      }
+    }
+    absl::StatusOr<std::vector<RedisReply>> replies = redis_->PipelineFormatted(resp, count);
+    const absl::Status st = replies.ok() ? CheckReplies(*replies) : replies.status();
+    lock.lock();
+    for (LearnWrite* b : batch) {
+      b->status = st;
+      b->done = true;
+    }
+    learn_flushing_ = false;
+    learn_cv_.notify_all();
+  }
+  return w->status;
 }
 
 absl::StatusOr<farside::v1::StatsResponse> StateStore::Stats() {

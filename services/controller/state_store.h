@@ -3,6 +3,9 @@
 #ifndef FARSIDE_SERVICES_CONTROLLER_STATE_STORE_H_
 #define FARSIDE_SERVICES_CONTROLLER_STATE_STORE_H_
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -60,9 +63,26 @@ class StateStore {
   void FinishRateLimits(const farside::v1::MessageQuery& q, const std::vector<RedisReply>& replies,
                         farside::v1::ExchangeResponse* resp);
 
+  // Learning's counter updates, merged across the calls that arrive while one batch is in
+  // Redis (group commit): a token in several messages is one HINCRBY by their sum.
+  struct LearnWrite {
+    std::vector<std::pair<std::string, int64_t>> learned;  // (key, field "spam"/"ham") below
+    std::vector<std::string> learned_fields;
+    std::string add, sub;                                   // hash keys
+    const std::vector<uint64_t>* tokens;
+    bool relearn;
+    bool done = false;
+    absl::Status status;
+  };
+  absl::Status WriteLearned(LearnWrite* w);
+
   RedisClient* redis_;
   Options options_;
   TokenCache cache_;
+  std::mutex learn_mu_;
+  std::condition_variable learn_cv_;
+  std::deque<LearnWrite*> learn_queue_;
+  bool learn_flushing_ = false;
 };
 
 }  // namespace farside::controller
