@@ -6,7 +6,10 @@
 #include <unicode/uscript.h>
 #include <unicode/unistr.h>
 #include <unicode/utf8.h>
+#include <openssl/evp.h>
 #include <xxhash.h>
+
+#include "absl/strings/escaping.h"
 
 #include <algorithm>
 
@@ -201,6 +204,28 @@ std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions&
     c.Text("t", text);
   }
   return c.Done();
+}
+
+std::string LearnDigest(const mime::Message& msg) {
+  std::string subject = msg.Subject();
+  absl::string_view raw = msg.raw();
+  size_t body = raw.find("\r\n\r\n");
+  size_t skip = 4;
+  if (body == absl::string_view::npos) {
+    body = raw.find("\n\n");
+    skip = 2;
+  }
+  absl::string_view b = body == absl::string_view::npos ? absl::string_view() : raw.substr(body + skip);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx, subject.data(), subject.size());
+  EVP_DigestUpdate(ctx, "\n", 1);
+  EVP_DigestUpdate(ctx, b.data(), b.size());
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), 16));
 }
 
 }  // namespace farside::bayes

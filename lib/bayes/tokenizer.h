@@ -35,6 +35,10 @@ std::vector<std::string> Words(absl::string_view utf8, const TokenizerOptions& o
 // (subject first, then the text in order).
 std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions& options);
 
+// What makes a message the same message when it is learned again: 32 hex digits of
+// SHA-256 over its decoded Subject and its body, not the header fields each delivery changes.
+std::string LearnDigest(const mime::Message& msg);
+
 // Token hashes (exposed for tests and tools). A word under a prefix ("t" text, "s" subject,
 // "h:from" a header, "u" a URL host, "d" its registered domain, "a"/"A" an attachment's
 // declared and detected type), and a pair of words `distance` apart. Pairs are hashed from

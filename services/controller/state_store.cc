@@ -16,7 +16,6 @@
 #include "lib/bayes/tokenizer.h"
 #include "lib/common/names.h"
 #include "lib/mime/message.h"
-#include "openssl/evp.h"
 
 namespace farside::controller {
 namespace {
@@ -53,6 +52,14 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(level / math.max(rate, 1e-9) * 1000) + 
 return {allowed, tostring(level)}
 )lua";
 
+// Autolearn, atomically: count the message only if its digest was not learned before.
+constexpr char kAutoLearn[] = R"lua(
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+for i = 2, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
+return 1
+)lua";
+
 std::string TokenField(uint64_t t) {
   std::string f(8, '\0');
   for (int i = 0; i < 8; ++i) f[static_cast<size_t>(i)] = static_cast<char>(t >> (8 * i));
@@ -65,30 +72,6 @@ uint32_t Count(const RedisReply& r) {
     return static_cast<uint32_t>(std::min<int64_t>(n, UINT32_MAX));
   }
   return 0;  // missing, or below zero after an unlearn that found less than it took
-}
-
-// What makes a message the same message when it is learned again: its subject and body,
-// not the headers that each delivery changes.
-std::string Digest(const mime::Message& msg) {
-  std::string subject = msg.Subject();
-  absl::string_view raw = msg.raw();
-  size_t body = raw.find("\r\n\r\n");
-  size_t skip = 4;
-  if (body == absl::string_view::npos) {
-    body = raw.find("\n\n");
-    skip = 2;
-  }
-  absl::string_view b = body == absl::string_view::npos ? absl::string_view() : raw.substr(body + skip);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, subject.data(), subject.size());
-  EVP_DigestUpdate(ctx, "\n", 1);
-  EVP_DigestUpdate(ctx, b.data(), b.size());
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), 16));
 }
 
 }  // namespace
@@ -178,13 +161,30 @@ void StateStore::AppendRecordCommands(const farside::v1::ExchangeRequest& req,
   std::vector<std::string> lpush = {"LPUSH", history};
   for (const auto& rec : req.records()) {
     by_action[ActionName(rec.action())]++;
-    lpush.push_back(rec.SerializeAsString());
+    if (rec.has_autolearn()) {
+      farside::v1::ScanRecord kept = rec;
+      kept.mutable_autolearn()->clear_tokens();
+      lpush.push_back(kept.SerializeAsString());
+    } else {
+      lpush.push_back(rec.SerializeAsString());
+    }
   }
   cmds->push_back({"HINCRBY", stats, "scanned", std::to_string(req.records_size())});
   for (const auto& [action, n] : by_action) {
     cmds->push_back({"HINCRBY", stats, absl::StrCat(kActionField, action), std::to_string(n)});
   }
   cmds->push_back({"HSETNX", stats, "since", std::to_string(absl::ToUnixSeconds(absl::Now()))});
+  for (const auto& rec : req.records()) {
+    if (!rec.has_autolearn() || rec.autolearn().tokens_size() == 0) continue;
+    const auto& al = rec.autolearn();
+    if (al.label() != farside::v1::LEARN_CLASS_SPAM && al.label() != farside::v1::LEARN_CLASS_HAM) continue;
+    const std::string cls = al.label() == farside::v1::LEARN_CLASS_SPAM ? "spam" : "ham";
+    std::vector<std::string> eval = {"EVAL", kAutoLearn, "3",
+                                     BayesKey(absl::StrCat("seen:", al.digest()), al.user()),
+                                     BayesKey("learned", al.user()), BayesKey(cls, al.user()), cls};
+    for (uint64_t t : al.tokens()) eval.push_back(TokenField(t));
+    cmds->push_back(std::move(eval));
+  }
   // Greylisting: a first sight is stamped with this controller's clock unless an earlier
   // one stands (NX), so a retry's age counts from the first try; a pass extends the entry.
   const std::string now_ms = std::to_string(absl::ToUnixMillis(absl::Now()));
@@ -264,7 +264,7 @@ absl::StatusOr<farside::v1::LearnResponse> StateStore::Learn(const farside::v1::
   std::vector<uint64_t> tokens = bayes::Tokenize(msg, to);
   farside::v1::LearnResponse resp;
   resp.set_tokens(static_cast<uint32_t>(tokens.size()));
-  const std::string seen = BayesKey(absl::StrCat("seen:", Digest(msg)), req.user());
+  const std::string seen = BayesKey(absl::StrCat("seen:", bayes::LearnDigest(msg)), req.user());
   // Who learns a message is decided by this one atomic SET, so two controllers learning
   // the same message at once count it once.
   absl::StatusOr<std::vector<RedisReply>> first =

@@ -435,6 +435,28 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   rec.set_message_id(result.message_id());
   rec.set_action(action);
   if (grey_update.has_keys()) *rec.mutable_greylist() = std::move(grey_update);
+  if (bc.enabled() && bc.autolearn() && state.ok() && query.bayes_tokens_size() > 0 &&
+      result.forced_by() != "GTUBE") {
+    // By the score without Bayes's own symbols, and only what Bayes does not already know.
+    double without_bayes = score;
+    bool bayes_spam = false, bayes_ham = false;
+    for (const auto& s : result.symbols()) {
+      if (s.group() != "bayes") continue;
+      without_bayes -= s.score();
+      bayes_spam |= s.name() == "BAYES_SPAM";
+      bayes_ham |= s.name() == "BAYES_HAM";
+    }
+    farside::v1::LearnClass label = farside::v1::LEARN_CLASS_UNSPECIFIED;
+    if (without_bayes >= bc.autolearn_spam_score() && !bayes_spam) label = farside::v1::LEARN_CLASS_SPAM;
+    if (without_bayes <= bc.autolearn_ham_score() && !bayes_ham) label = farside::v1::LEARN_CLASS_HAM;
+    if (label != farside::v1::LEARN_CLASS_UNSPECIFIED) {
+      auto* al = rec.mutable_autolearn();
+      al->set_label(label);
+      *al->mutable_tokens() = query.bayes_tokens();
+      al->set_digest(bayes::LearnDigest(msg));
+      al->set_user(query.bayes_user());
+    }
+  }
   rec.set_score(score);
   for (const auto& s : result.symbols()) rec.add_symbols(s.name());
   rec.set_client_ip(env.client_ip());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -123,6 +124,41 @@ TEST_F(StateTest, GreylistingTempfailsFirstTryAndEarlyRetryAndAcceptsARetryAfter
   // retry may come from another machine of its pool, under another bounce address.
   CommandResult other = Send("alice+2@sender.test", "a message in doubt", "Hello there.");
   EXPECT_EQ(other.exit_code, 0) << other.out;
+}
+
+TEST_F(StateTest, AutolearnLearnsClearVerdictsOnceAndKeepsTokensOutOfHistory) {
+  // A second scanner that autolearns: spam from score 5 (the test rule), ham at 0.1 or less.
+  std::ofstream(dir_ + "/autolearn.yaml")
+      << "scanner:\n  bayes:\n    autolearn: true\n    autolearn_spam_score: 5\n";
+  const int port = FreePort(), metrics = FreePort();
+  group_.Add(Process::Start("scanner-autolearn",
+                            {Binary("farside-scanner"), "--config", dir_ + "/autolearn.yaml", "--listen",
+                             Loopback(port), "--metrics", Loopback(metrics), "--controller",
+                             Loopback(ctl_port_), "--rules_dir", dir_ + "/rules"},
+                            dir_));
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(metrics, "/readyz").status == 200; }, absl::Seconds(30)));
+  const std::string spam = dir_ + "/doubt.eml", ham = dir_ + "/plain.eml";
+  std::ofstream(spam) << "From: a@b.test\r\nSubject: in doubt\r\n\r\nWin a prize today.\r\n";
+  std::ofstream(ham) << "From: c@d.test\r\nSubject: lunch\r\n\r\nAt noon, by the river?\r\n";
+  // The spam twice: its digest is learned once.
+  CommandResult r = RunCommand({Binary("farside"), "--scanner", Loopback(port), "scan", spam, spam, ham},
+                               absl::Seconds(30));
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << "1: not every verdict was accept\n" << r.out << r.err;
+  auto learned = [&](const char* cls) {
+    CommandResult c = RunCommand({"redis-cli", "-p", std::to_string(redis_port_), "HGET",
+                                  "farside:bayes:learned", cls});
+    return std::string(absl::StripAsciiWhitespace(c.out));
+  };
+  ASSERT_TRUE(WaitFor([&] { return learned("spam") == "1" && learned("ham") == "1"; }, absl::Seconds(10)))
+      << "spam " << learned("spam") << ", ham " << learned("ham");
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(learned("spam"), "1") << "the same message again is not counted twice";
+  CommandResult fields = RunCommand({"redis-cli", "-p", std::to_string(redis_port_), "HLEN", "farside:bayes:spam"});
+  int n = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(fields.out), &n) && n > 5) << fields.out;
+  // History keeps the scans, not their tokens.
+  CommandResult h = RunCommand({"redis-cli", "-p", std::to_string(redis_port_), "LINDEX", "farside:history", "0"});
+  EXPECT_LT(h.out.size(), 400u) << "a record without its tokens is small";
 }
 
 // A message of `n` words drawn from `words`, different for each `seed`.
