@@ -60,12 +60,6 @@ for i = 2, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
 return 1
 )lua";
 
-std::string TokenField(uint64_t t) {
-  std::string f(8, '\0');
-  for (int i = 0; i < 8; ++i) f[static_cast<size_t>(i)] = static_cast<char>(t >> (8 * i));
-  return f;
-}
-
 uint32_t Count(const RedisReply& r) {
   int64_t n = 0;
   if (r.type == RedisReply::Type::kString && absl::SimpleAtoi(r.str, &n) && n > 0) {
@@ -108,6 +102,12 @@ void StateStore::PlanBayes(const farside::v1::MessageQuery& q,
   std::vector<std::string> ham = {"HMGET", BayesKey("ham", q.bayes_user())};
   for (int i = 0; i < q.bayes_tokens_size(); ++i) {
     TokenCache::Counts c;
+    // A token Redis has never had is zero without asking (shared statistics only).
+    if (known_ != nullptr && q.bayes_user().empty() && !known_->MayExist(q.bayes_tokens(i))) {
+      out->add_spam(0);
+      out->add_ham(0);
+      continue;
+    }
     if (cache_.Get(q.bayes_user(), q.bayes_tokens(i), now, &c)) {
       out->add_spam(c.spam);
       out->add_ham(c.ham);
@@ -136,6 +136,9 @@ void StateStore::FinishBayes(const farside::v1::MessageQuery& q,
   if (learned.elements.size() == 2) {
     out->set_learned_spam(Count(learned.elements[0]));
     out->set_learned_ham(Count(learned.elements[1]));
+    if (known_ != nullptr && q.bayes_user().empty()) {
+      known_->NoteLearned(out->learned_spam() + out->learned_ham());
+    }
   }
   if (misses.empty() || replies.size() < first + 3) return;
   const RedisReply& spam = replies[first + 1];
@@ -183,6 +186,7 @@ void StateStore::AppendRecordCommands(const farside::v1::ExchangeRequest& req,
                                      BayesKey(absl::StrCat("seen:", al.digest()), al.user()),
                                      BayesKey("learned", al.user()), BayesKey(cls, al.user()), cls};
     for (uint64_t t : al.tokens()) eval.push_back(TokenField(t));
+    if (known_ != nullptr && al.user().empty()) known_->Add({al.tokens().begin(), al.tokens().end()});
     cmds->push_back(std::move(eval));
   }
   // Greylisting: a first sight is stamped with this controller's clock unless an earlier
@@ -294,6 +298,7 @@ absl::StatusOr<farside::v1::LearnResponse> StateStore::Learn(const farside::v1::
   w.tokens = &tokens;
   w.relearn = relearn;
   if (absl::Status s = WriteLearned(&w); !s.ok()) return s;
+  if (known_ != nullptr && req.user().empty()) known_->Add(tokens);
   for (uint64_t t : tokens) {
     cache_.Add(req.user(), t, cls == "spam" ? 1 : (relearn ? -1 : 0), cls == "ham" ? 1 : (relearn ? -1 : 0));
   }

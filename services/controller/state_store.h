@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "farside/v1/state.pb.h"
+#include "services/controller/known_tokens.h"
 #include "services/controller/redis_client.h"
 #include "services/controller/token_cache.h"
 
@@ -25,12 +26,21 @@ class StateStore {
     uint32_t bayes_max_tokens = 3000;
     size_t bayes_cache_tokens = 2000000;
     absl::Duration bayes_cache_ttl = absl::Seconds(60);
+    // How often the set of tokens Redis holds is read again (0: no set; ask Redis always).
+    absl::Duration bayes_known_refresh = absl::Minutes(10);
   };
   // `redis` is not owned.
   StateStore(RedisClient* redis, Options options)
       : redis_(redis),
         options_(std::move(options)),
-        cache_(options_.bayes_cache_tokens, options_.bayes_cache_ttl) {}
+        cache_(options_.bayes_cache_tokens, options_.bayes_cache_ttl) {
+    if (options_.bayes_known_refresh > absl::ZeroDuration()) {
+      known_ = std::make_unique<KnownTokens>(
+          redis_, KnownTokens::Options{.keys = {BayesKey("spam", ""), BayesKey("ham", "")},
+                                       .refresh = options_.bayes_known_refresh,
+                                       .max_tokens = 50000000});
+    }
+  }
 
   // Answers one message's queries and writes the records it carries, in one pipeline.
   absl::StatusOr<farside::v1::ExchangeResponse> Exchange(const farside::v1::ExchangeRequest& req);
@@ -79,6 +89,7 @@ class StateStore {
   RedisClient* redis_;
   Options options_;
   TokenCache cache_;
+  std::unique_ptr<KnownTokens> known_;
   std::mutex learn_mu_;
   std::condition_variable learn_cv_;
   std::deque<LearnWrite*> learn_queue_;

@@ -284,5 +284,49 @@ TEST_F(StateTest, RedisRestartedDuringATwoMinuteLoadRunFailsNoScanAndStateComesB
   for (Process* p : {controller_, scanner_}) EXPECT_TRUE(p->Running()) << p->name() << " died";
 }
 
+TEST_F(StateTest, AControllerSeesTokensLearnedThroughAnotherWithinSeconds) {
+  // Controller B starts first, while Redis has no tokens, so its known-token set is empty.
+  const int b_port = FreePort(), b_metrics = FreePort(), s_port = FreePort(), s_metrics = FreePort();
+  Process* b = group_.Add(Process::Start("controller-b",
+                                         {Binary("farside-controller"), "--listen", Loopback(b_port),
+                                          "--metrics", Loopback(b_metrics), "--redis", Loopback(redis_port_)},
+                                         dir_));
+  group_.Add(Process::Start("scanner-b",
+                            {Binary("farside-scanner"), "--listen", Loopback(s_port), "--metrics",
+                             Loopback(s_metrics), "--controller", Loopback(b_port), "--rules_dir",
+                             dir_ + "/rules"},
+                            dir_));
+  for (int m : {b_metrics, s_metrics}) {
+    ASSERT_TRUE(WaitFor([&] { return HttpGet(m, "/readyz").status == 200; }, absl::Seconds(30)));
+  }
+  // Learned through controller A.
+  for (const char* cls : {"spam", "ham"}) {
+    const std::string d = absl::StrCat(dir_, "/learn-", cls);
+    std::filesystem::create_directories(d);
+    for (int i = 0; i < 210; ++i) {
+      std::ofstream(absl::StrCat(d, "/", i, ".eml"))
+          << Made(cls == std::string("spam") ? kSpamWords : kHamWords, i, "note");
+    }
+    CommandResult l = RunCommand({Binary("farside"), "--controller", Loopback(ctl_port_), "--timeout",
+                                  "20s", "learn", cls, d, "--jobs", "4"},
+                                 absl::Seconds(120));
+    ASSERT_EQ(l.exit_code, 0) << l.out << l.err;
+  }
+  const std::string msg = dir_ + "/probe.eml";
+  std::ofstream(msg) << Made(kSpamWords, 999999, "probe");
+  const absl::Time learned = absl::Now();
+  CommandResult r;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = RunCommand({Binary("farside"), "--scanner", Loopback(s_port), "scan", msg}, absl::Seconds(20));
+        return absl::StrContains(r.out, "symbol: BAYES_SPAM");
+      },
+      absl::Seconds(10)))
+      << r.out;
+  std::printf("known tokens: controller B classified with A's learning %.2f s after it\n",
+              absl::ToDoubleSeconds(absl::Now() - learned));
+  EXPECT_TRUE(b->Running());
+}
+
 }  // namespace
 }  // namespace farside::testing
