@@ -63,6 +63,17 @@ size_t KnownTokens::size() const {
 }
 
 bool KnownTokens::Scan(absl::flat_hash_set<uint64_t>* out) {
+  bool prune = false;
+  pruned_ = 0;
+  if (options_.prune_above > 0) {
+    std::vector<std::vector<std::string>> lens;
+    for (const std::string& key : options_.keys) lens.push_back({"HLEN", key});
+    absl::StatusOr<std::vector<RedisReply>> r = redis_->Pipeline(lens);
+    if (!r.ok()) return false;
+    int64_t total = 0;
+    for (const RedisReply& n : *r) total += n.integer;
+    prune = total > static_cast<int64_t>(options_.prune_above);
+  }
   for (const std::string& key : options_.keys) {
     std::string cursor = "0";
     do {
@@ -72,8 +83,20 @@ bool KnownTokens::Scan(absl::flat_hash_set<uint64_t>* out) {
       const RedisReply& page = r->front();
       cursor = page.elements[0].str;
       const auto& kv = page.elements[1].elements;
+      std::vector<std::string> hdel = {"HDEL", key};
       for (size_t i = 0; i + 1 < kv.size(); i += 2) {
-        if (kv[i].str.size() == 8) out->insert(FieldToken(kv[i].str));
+        if (kv[i].str.size() != 8) continue;
+        if (prune && (kv[i + 1].str == "1" || kv[i + 1].str == "0" || kv[i + 1].str[0] == '-')) {
+          hdel.push_back(kv[i].str);
+          continue;
+        }
+        out->insert(FieldToken(kv[i].str));
+      }
+      if (hdel.size() > 2) {
+        // A token deleted from one class may still be counted in the other: it stays known
+        // there, since that hash's own scan adds it.
+        pruned_ += hdel.size() - 2;
+        if (!redis_->Pipeline({hdel}).ok()) return false;
       }
       if (out->size() > options_.max_tokens) return false;
     } while (cursor != "0");
@@ -99,7 +122,8 @@ void KnownTokens::Loop() {
       set_ = std::move(fresh);
       ready_.store(true, std::memory_order_release);
       log::Info("known Bayes tokens loaded",
-                {{"tokens", set_.size()}, {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+                {{"tokens", set_.size()}, {"expired", pruned_},
+                 {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
     } else if (fresh.size() > options_.max_tokens) {
       ready_.store(false, std::memory_order_release);  // too many to keep: ask Redis
       set_.clear();

@@ -27,6 +27,9 @@ class KnownTokens {
     std::vector<std::string> keys;  // the hashes whose fields are tokens
     absl::Duration refresh = absl::Minutes(10);
     size_t max_tokens = 50000000;   // beyond this the set is not kept (answers "maybe")
+    // Expiry: when the hashes hold more fields than this together, a scan deletes the tokens
+    // seen in one message only (and any left at zero). 0: never.
+    size_t prune_above = 0;
   };
   // `redis` is not owned. Starts the loading thread.
   KnownTokens(RedisClient* redis, Options options);
@@ -46,6 +49,7 @@ class KnownTokens {
   void Loop();
   // One full HSCAN of every key into a new set; false if Redis failed or the set grew too big.
   bool Scan(absl::flat_hash_set<uint64_t>* out);
+  size_t pruned_ = 0;  // by the last scan
 
   RedisClient* redis_;
   Options options_;

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
                .bayes_max_tokens = cc.bayes_max_tokens(),
                .bayes_cache_tokens = cc.bayes_cache_tokens(),
                .bayes_cache_ttl = farside::ToAbsl(cc.bayes_cache_ttl()),
-               .bayes_known_refresh = farside::ToAbsl(cc.bayes_known_refresh())});
+               .bayes_known_refresh = farside::ToAbsl(cc.bayes_known_refresh()),
+               .bayes_max_stored_tokens = cc.bayes_max_stored_tokens()});
   farside::controller::StateService service(&store, &metrics);
 
   absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server =

@@ -28,6 +28,7 @@ class StateStore {
     absl::Duration bayes_cache_ttl = absl::Seconds(60);
     // How often the set of tokens Redis holds is read again (0: no set; ask Redis always).
     absl::Duration bayes_known_refresh = absl::Minutes(10);
+    size_t bayes_max_stored_tokens = 5000000;
   };
   // `redis` is not owned.
   StateStore(RedisClient* redis, Options options)
@@ -38,7 +39,8 @@ class StateStore {
       known_ = std::make_unique<KnownTokens>(
           redis_, KnownTokens::Options{.keys = {BayesKey("spam", ""), BayesKey("ham", "")},
                                        .refresh = options_.bayes_known_refresh,
-                                       .max_tokens = 50000000});
+                                       .max_tokens = 50000000,
+                                       .prune_above = options_.bayes_max_stored_tokens});
     }
   }
 

@@ -328,5 +328,46 @@ TEST_F(StateTest, AControllerSeesTokensLearnedThroughAnotherWithinSeconds) {
   EXPECT_TRUE(b->Running());
 }
 
+TEST_F(StateTest, ExpiryDropsTokensOfOneMessageOnlyOnceRedisHoldsTooMany) {
+  // A controller that allows 8 token fields and re-reads the tokens every second.
+  std::ofstream(dir_ + "/expiry.yaml")
+      << "controller:\n  bayes_known_refresh: 1s\n  bayes_max_stored_tokens: 8\n";
+  const int port = FreePort(), metrics = FreePort();
+  group_.Add(Process::Start("controller-expiry",
+                            {Binary("farside-controller"), "--config", dir_ + "/expiry.yaml", "--listen",
+                             Loopback(port), "--metrics", Loopback(metrics), "--redis", Loopback(redis_port_)},
+                            dir_));
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(metrics, "/readyz").status == 200; }, absl::Seconds(30)));
+  // Two messages sharing their text; each has words of its own.
+  const std::string d = dir_ + "/expiry";
+  std::filesystem::create_directories(d);
+  std::ofstream(d + "/1.eml") << "Subject: offer\r\n\r\ncheap pills today alpha\r\n";
+  std::ofstream(d + "/2.eml") << "Subject: offer\r\n\r\ncheap pills today omega\r\n";
+  CommandResult l = RunCommand({Binary("farside"), "--controller", Loopback(port), "learn", "spam", d});
+  ASSERT_EQ(l.exit_code, 0) << l.out << l.err;
+  auto redis = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"redis-cli", "-p", std::to_string(redis_port_)});
+    return RunCommand(args).out;
+  };
+  const std::string before = redis({"HLEN", "farside:bayes:spam"});
+  std::string vals;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        vals = redis({"HVALS", "farside:bayes:spam"});
+        return !vals.empty() && !absl::StrContains(vals, "1\n");
+      },
+      absl::Seconds(10)))
+      << "still single-message tokens: " << vals;
+  const std::string after = redis({"HLEN", "farside:bayes:spam"});
+  std::printf("expiry: %s -> %s token fields\n", std::string(absl::StripAsciiWhitespace(before)).c_str(),
+              std::string(absl::StripAsciiWhitespace(after)).c_str());
+  int n_before = 0, n_after = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(before), &n_before));
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(after), &n_after));
+  EXPECT_GT(n_before, 8);
+  EXPECT_GT(n_after, 0) << "what both messages had stays";
+  EXPECT_LT(n_after, n_before);
+}
+
 }  // namespace
 }  // namespace farside::testing
