@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
                .bayes_cache_tokens = cc.bayes_cache_tokens(),
                .bayes_cache_ttl = farside::ToAbsl(cc.bayes_cache_ttl()),
                .bayes_known_refresh = farside::ToAbsl(cc.bayes_known_refresh()),
-               .bayes_max_stored_tokens = cc.bayes_max_stored_tokens()});
+               .bayes_max_stored_tokens = cc.bayes_max_stored_tokens(),
+               .reputation_half_life = farside::ToAbsl(cc.reputation_half_life())});
   farside::controller::StateService service(&store, &metrics);
 
   absl::StatusOr<std::unique_ptr<farside::rpc::Server>> server =

@@ -3,6 +3,7 @@
 #include "services/controller/state_store.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
@@ -57,6 +58,18 @@ constexpr char kAutoLearn[] = R"lua(
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 for i = 2, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
+return 1
+)lua";
+
+// One entity's reputation: decay what it had to now (Redis's clock), add this batch's votes.
+constexpr char kReputation[] = R"lua(
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local v = redis.call('HMGET', KEYS[1], 's', 'h', 't')
+local s, h, last = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or now
+local f = math.pow(0.5, math.max(0, now - last) / tonumber(ARGV[3]))
+redis.call('HSET', KEYS[1], 's', tostring(s * f + tonumber(ARGV[1])), 'h', tostring(h * f + tonumber(ARGV[2])), 't', tostring(now))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 )lua";
 
@@ -189,6 +202,20 @@ void StateStore::AppendRecordCommands(const farside::v1::ExchangeRequest& req,
     if (known_ != nullptr && al.user().empty()) known_->Add({al.tokens().begin(), al.tokens().end()});
     cmds->push_back(std::move(eval));
   }
+  // Reputation votes, summed per entity over the call's records: one script per entity.
+  std::map<std::string, std::pair<int64_t, int64_t>> votes;
+  for (const auto& rec : req.records()) {
+    if (rec.reputation_vote() == 0) continue;
+    for (const std::string& k : rec.reputation_keys()) {
+      auto& v = votes[k];
+      (rec.reputation_vote() > 0 ? v.first : v.second)++;
+    }
+  }
+  const int64_t half_ms = std::max<int64_t>(1000, absl::ToInt64Milliseconds(options_.reputation_half_life));
+  for (const auto& [k, v] : votes) {
+    cmds->push_back({"EVAL", kReputation, "1", Key(absl::StrCat("rep:", k)), std::to_string(v.first),
+                     std::to_string(v.second), std::to_string(half_ms), std::to_string(half_ms * 10)});
+  }
   // Greylisting: a first sight is stamped with this controller's clock unless an earlier
   // one stands (NX), so a retry's age counts from the first try; a pass extends the entry.
   const std::string now_ms = std::to_string(absl::ToUnixMillis(absl::Now()));
@@ -230,7 +257,10 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   farside::v1::ExchangeResponse resp;
   const auto& q = req.query();
   const bool bayes = q.bayes_tokens_size() > 0;
-  if (req.records_size() == 0 && !bayes && q.ratelimits_size() == 0 && !q.has_greylist()) return resp;
+  if (req.records_size() == 0 && !bayes && q.ratelimits_size() == 0 && !q.has_greylist() &&
+      q.reputation_keys_size() == 0) {
+    return resp;
+  }
   std::vector<std::vector<std::string>> cmds;
   // Rate limits first: their replies are the pipeline's first ones.
   for (const auto& rl : q.ratelimits()) {
@@ -244,6 +274,10 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   if (q.has_greylist()) {
     cmds.push_back({"MGET", GreyKey("t:", q.greylist().triplet()), GreyKey("b:", q.greylist().body())});
   }
+  const size_t rep = cmds.size();
+  for (const std::string& k : q.reputation_keys()) {
+    cmds.push_back({"HMGET", Key(absl::StrCat("rep:", k)), "s", "h", "t"});
+  }
   if (req.records_size() > 0) AppendRecordCommands(req, &cmds);
   absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
   if (!replies.ok()) return replies.status();
@@ -251,6 +285,21 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   FinishRateLimits(q, *replies, &resp);
   if (bayes) FinishBayes(q, *replies, bayes_first, misses, resp.mutable_bayes());
   if (q.has_greylist() && replies->size() > grey) FinishGreylist((*replies)[grey], resp.mutable_greylist());
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  const double half_ms = static_cast<double>(std::max<int64_t>(1000, absl::ToInt64Milliseconds(options_.reputation_half_life)));
+  for (int i = 0; i < q.reputation_keys_size() && rep + static_cast<size_t>(i) < replies->size(); ++i) {
+    const RedisReply& r = (*replies)[rep + static_cast<size_t>(i)];
+    double sp = 0, hm = 0;
+    int64_t last = now_ms;
+    if (r.elements.size() != 3 || !absl::SimpleAtod(r.elements[0].str, &sp)) continue;
+    absl::SimpleAtod(r.elements[1].str, &hm);
+    absl::SimpleAtoi(r.elements[2].str, &last);
+    const double f = std::pow(0.5, static_cast<double>(std::max<int64_t>(0, now_ms - last)) / half_ms);
+    auto* a = resp.add_reputation();
+    a->set_key(q.reputation_keys(i));
+    a->set_spam(sp * f);
+    a->set_ham(hm * f);
+  }
   resp.set_records_stored(req.records_size());
   return resp;
 }

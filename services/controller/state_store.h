@@ -29,6 +29,7 @@ class StateStore {
     // How often the set of tokens Redis holds is read again (0: no set; ask Redis always).
     absl::Duration bayes_known_refresh = absl::Minutes(10);
     size_t bayes_max_stored_tokens = 5000000;
+    absl::Duration reputation_half_life = absl::Hours(72);
   };
   // `redis` is not owned.
   StateStore(RedisClient* redis, Options options)

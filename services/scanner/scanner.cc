@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 
 #include <algorithm>
@@ -132,6 +133,65 @@ void AddBayesSymbol(const farside::v1::BayesConfig& bc, const farside::v1::Bayes
   sym->set_group("bayes");
   sym->set_description("The Bayes classifier, trained on this site's mail, rates it this way");
   sym->add_options(absl::StrFormat("%.4f (%d tokens)", p, static_cast<int>(c.tokens_used)));
+}
+
+// The entities whose reputation a message asks for: its client, its sender's domain, and the
+// registered domains it links to (the first `max_urls`).
+void AddReputationKeys(const farside::v1::ReputationConfig& rc, const mime::Message& msg,
+                       const farside::v1::Envelope& env, farside::v1::MessageQuery* q) {
+  if (!rc.enabled()) return;
+  if (!env.client_ip().empty()) q->add_reputation_keys("ip:" + env.client_ip());
+  const size_t at = env.mail_from().rfind('@');
+  if (at != std::string::npos && at + 1 < env.mail_from().size()) {
+    q->add_reputation_keys("from:" + absl::AsciiStrToLower(env.mail_from().substr(at + 1)));
+  }
+  std::set<std::string> seen;
+  for (const mime::Url& u : msg.Links().urls) {
+    if (seen.size() >= rc.max_urls()) break;
+    const std::string& d = u.domain.empty() ? u.host : u.domain;
+    if (!d.empty() && seen.insert(d).second) q->add_reputation_keys("url:" + d);
+  }
+}
+
+// Reputation symbols: the share of spam among an entity's decayed past verdicts, scaled to
+// its kind's max_score (negative for mostly ham). Links count once, by the worst domain.
+void AddReputationSymbols(const farside::v1::ReputationConfig& rc,
+                          const google::protobuf::RepeatedPtrField<farside::v1::ReputationAnswer>& answers,
+                          farside::v1::ScanResult* result) {
+  const farside::v1::ReputationAnswer* worst_url = nullptr;
+  double worst = -2;
+  for (const auto& a : answers) {
+    const double n = a.spam() + a.ham();
+    if (n < rc.min_messages() || n <= 0) continue;
+    const double r = (a.spam() - a.ham()) / n;
+    const std::string kind = a.key().substr(0, a.key().find(':'));
+    if (kind == "url") {
+      if (r > worst) {
+        worst = r;
+        worst_url = &a;
+      }
+      continue;
+    }
+    const double max = kind == "ip" ? rc.ip_max_score() : rc.from_domain_max_score();
+    if (std::abs(r) < 0.2) continue;
+    auto* sym = result->add_symbols();
+    sym->set_name(absl::StrCat(kind == "ip" ? "REP_IP" : "REP_FROM_DOMAIN", r > 0 ? "_SPAM" : "_HAM"));
+    sym->set_score(r * max);
+    sym->set_group("reputation");
+    sym->set_description(kind == "ip" ? "What this client address sent before was mostly spam (or ham)"
+                                      : "What this sender domain sent before was mostly spam (or ham)");
+    sym->add_options(absl::StrFormat("%s: %.1f spam, %.1f ham", a.key().substr(a.key().find(':') + 1),
+                                     a.spam(), a.ham()));
+  }
+  if (worst_url != nullptr && std::abs(worst) >= 0.2) {
+    auto* sym = result->add_symbols();
+    sym->set_name(worst > 0 ? "REP_URL_SPAM" : "REP_URL_HAM");
+    sym->set_score(worst * rc.url_max_score());
+    sym->set_group("reputation");
+    sym->set_description("Mail linking to this domain was mostly spam (or ham) before");
+    sym->add_options(absl::StrFormat("%s: %.1f spam, %.1f ham", worst_url->key().substr(4), worst_url->spam(),
+                                     worst_url->ham()));
+  }
 }
 
 std::string HostName() {
@@ -374,6 +434,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   AddRateLimitQueries(config_, env, &query);
   const std::optional<farside::v1::GreylistKeys> grey_keys = greylist_->Keys(msg, env);
   if (grey_keys.has_value()) *query.mutable_greylist() = *grey_keys;
+  AddReputationKeys(config_.reputation(), msg, env, &query);
   absl::StatusOr<farside::v1::ExchangeResponse> state =
       state_->Exchange(query, absl::Milliseconds(TimeUtil::DurationToMilliseconds(
                                   config_.controller_timeout())));
@@ -383,6 +444,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     sk->set_reason(std::string(state.status().message()));
   } else {
     if (bc.enabled()) AddBayesSymbol(bc, state->bayes(), &result);
+    AddReputationSymbols(config_.reputation(), state->reputation(), &result);
     for (const farside::v1::RateLimitAnswer& a : state->ratelimits()) {
       if (a.allowed()) continue;
       auto* sym = result.add_symbols();
@@ -435,6 +497,20 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   rec.set_message_id(result.message_id());
   rec.set_action(action);
   if (grey_update.has_keys()) *rec.mutable_greylist() = std::move(grey_update);
+  if (query.reputation_keys_size() > 0 && result.forced_by() != "GTUBE") {
+    // The vote leaves reputation's own share out, so a name does not keep itself bad.
+    double without = score;
+    for (const auto& s : result.symbols()) {
+      if (s.group() == "reputation") without -= s.score();
+    }
+    const bool spam = (forced.has_value() && *forced >= farside::v1::ADD_HEADER && *forced != farside::v1::SOFT_REJECT) ||
+                      (thresholds.has_add_header() && without >= thresholds.add_header());
+    const double ham_below = thresholds.has_greylist() ? thresholds.greylist()
+                             : thresholds.has_add_header() ? thresholds.add_header() : 0;
+    const bool ham = !forced.has_value() && without < ham_below;
+    *rec.mutable_reputation_keys() = query.reputation_keys();
+    rec.set_reputation_vote(spam ? 1 : ham ? -1 : 0);
+  }
   if (bc.enabled() && bc.autolearn() && state.ok() && query.bayes_tokens_size() > 0 &&
       result.forced_by() != "GTUBE") {
     // By the score without Bayes's own symbols, and only what Bayes does not already know.

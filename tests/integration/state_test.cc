@@ -41,7 +41,9 @@ class StateTest : public ::testing::Test {
     std::filesystem::create_directories(dir_ + "/rules");
     std::ofstream(dir_ + "/rules/band.yaml")
         << "rules:\n  - name: TEST_IN_DOUBT\n    score: 5\n    description: test rule\n"
-           "    header: {name: Subject, pattern: 'in doubt'}\n";
+           "    header: {name: Subject, pattern: 'in doubt'}\n"
+           "  - name: TEST_SURE_SPAM\n    score: 10\n    description: test rule\n"
+           "    header: {name: Subject, pattern: 'sure spam'}\n";
     std::ofstream(dir_ + "/farside.yaml")
         << "scanner:\n  greylist:\n    delay: 4s\n    expiry: 1h\n    allow: [allowed.test]\n";
     redis_ = RedisServer::Start(redis_port_, dir_);
@@ -159,6 +161,33 @@ TEST_F(StateTest, AutolearnLearnsClearVerdictsOnceAndKeepsTokensOutOfHistory) {
   // History keeps the scans, not their tokens.
   CommandResult h = RunCommand({"redis-cli", "-p", std::to_string(redis_port_), "LINDEX", "farside:history", "0"});
   EXPECT_LT(h.out.size(), 400u) << "a record without its tokens is small";
+}
+
+TEST_F(StateTest, ReputationFollowsPastVerdictsOfTheClientSenderDomainAndLinks) {
+  const std::string spam = dir_ + "/rep-spam.eml", probe = dir_ + "/rep-probe.eml";
+  std::ofstream(spam) << "From: x@bad.test\r\nSubject: sure spam\r\n\r\nSee http://www.spamsite.example.net/buy now.\r\n";
+  std::ofstream(probe) << "From: x@bad.test\r\nSubject: hello\r\n\r\nSee http://shop.spamsite.example.net/ again.\r\n";
+  auto scan = [&](const std::string& file, const std::string& ip, const std::string& from) {
+    return RunCommand({Binary("farside"), "--scanner", Loopback(scan_port_), "--ip", ip, "--from", from,
+                       "scan", file},
+                      absl::Seconds(30));
+  };
+  // Without history: nothing (and this probe's own vote is for other names).
+  CommandResult first = scan(probe, "203.0.113.9", "z@fresh.test");
+  EXPECT_FALSE(absl::StrContains(first.out, "REP_IP") || absl::StrContains(first.out, "REP_FROM")) << first.out;
+  for (int i = 0; i < 6; ++i) scan(spam, "192.0.2.66", "x@bad.test");
+  // The votes ride with the records (flushed within record_flush_interval, 200 ms).
+  absl::SleepFor(absl::Seconds(1));
+  CommandResult r = scan(probe, "192.0.2.66", "x@bad.test");
+  EXPECT_TRUE(absl::StrContains(r.out, "REP_FROM_DOMAIN_SPAM (1.50)")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "REP_URL_SPAM")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "symbol: REP_IP_SPAM (2.00)")) << "bounded by ip_max_score\n" << r.out;
+  absl::SleepFor(absl::Seconds(1));
+  // Another client and sender, the same link: only the link's reputation follows it.
+  CommandResult other = scan(probe, "198.51.100.7", "y@good.test");
+  EXPECT_TRUE(absl::StrContains(other.out, "REP_URL_SPAM")) << other.out;
+  EXPECT_FALSE(absl::StrContains(other.out, "REP_IP_")) << other.out;
+  EXPECT_FALSE(absl::StrContains(other.out, "REP_FROM_DOMAIN")) << other.out;
 }
 
 // A message of `n` words drawn from `words`, different for each `seed`.
