@@ -3,9 +3,12 @@
 #include "services/controller/redis_client.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/common/log.h"
@@ -141,9 +144,45 @@ RedisClient::Conn& RedisClient::Pick(std::unique_lock<std::mutex>* lock) {
   return *conns_[first];
 }
 
+std::string RedisClient::Script(absl::string_view body) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(body.data(), body.size(), md, &len, EVP_sha1(), nullptr);
+  std::string sha = absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), len));
+  std::lock_guard<std::mutex> lock(scripts_mu_);
+  scripts_.try_emplace(sha, body);
+  return sha;
+}
+
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
-  return PipelineFormatted(Format(commands), commands.size());
+  absl::StatusOr<std::vector<RedisReply>> out = PipelineFormatted(Format(commands), commands.size());
+  if (!out.ok()) return out;
+  // Scripts Redis did not have: those commands did nothing, so sending them as EVAL is safe.
+  std::vector<size_t> again;
+  std::vector<std::vector<std::string>> retry;
+  for (size_t i = 0; i < out->size() && i < commands.size(); ++i) {
+    const RedisReply& r = (*out)[i];
+    if (r.type != RedisReply::Type::kError || !absl::StartsWith(r.str, "NOSCRIPT") ||
+        commands[i].size() < 2 || commands[i][0] != "EVALSHA") {
+      continue;
+    }
+    std::vector<std::string> cmd = commands[i];
+    {
+      std::lock_guard<std::mutex> lock(scripts_mu_);
+      auto it = scripts_.find(cmd[1]);
+      if (it == scripts_.end()) continue;
+      cmd[0] = "EVAL";
+      cmd[1] = it->second;
+    }
+    again.push_back(i);
+    retry.push_back(std::move(cmd));
+  }
+  if (retry.empty()) return out;
+  absl::StatusOr<std::vector<RedisReply>> second = PipelineFormatted(Format(retry), retry.size());
+  if (!second.ok()) return second.status();
+  for (size_t j = 0; j < again.size() && j < second->size(); ++j) (*out)[again[j]] = std::move((*second)[j]);
+  return out;
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::PipelineFormatted(const std::string& resp,

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,6 +54,11 @@ class RedisClient {
   // The same for commands already in RESP (AppendCommand), `count` of them: for pipelines
   // of thousands of commands, where building argument vectors would cost more than Redis.
   absl::StatusOr<std::vector<RedisReply>> PipelineFormatted(const std::string& resp, size_t count);
+  // A Lua script's SHA-1, remembered with its body: send {"EVALSHA", sha, ...}, and a
+  // Redis that does not have the script yet (NOSCRIPT, as after a restart) gets that command
+  // again as EVAL, within the same call. Redis then hashes nothing per call.
+  std::string Script(absl::string_view body);
+
   // Appends one command, as RESP, to `out`.
   static void AppendCommand(std::string* out, std::initializer_list<absl::string_view> argv);
 
@@ -72,6 +78,8 @@ class RedisClient {
   Conn& Pick(std::unique_lock<std::mutex>* lock);
 
   Options options_;
+  std::mutex scripts_mu_;
+  std::map<std::string, std::string> scripts_;  // sha -> body
   std::vector<std::unique_ptr<Conn>> conns_;
   std::atomic<size_t> next_{0};
 };

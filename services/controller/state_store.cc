@@ -61,17 +61,6 @@ for i = 2, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
 return 1
 )lua";
 
-// One entity's reputation: decay what it had to now (Redis's clock), add this batch's votes.
-constexpr char kReputation[] = R"lua(
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local v = redis.call('HMGET', KEYS[1], 's', 'h', 't')
-local s, h, last = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or now
-local f = math.pow(0.5, math.max(0, now - last) / tonumber(ARGV[3]))
-redis.call('HSET', KEYS[1], 's', tostring(s * f + tonumber(ARGV[1])), 'h', tostring(h * f + tonumber(ARGV[2])), 't', tostring(now))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-)lua";
 
 uint32_t Count(const RedisReply& r) {
   int64_t n = 0;
@@ -85,6 +74,20 @@ uint32_t Count(const RedisReply& r) {
 
 std::string StateStore::Key(absl::string_view name) const {
   return absl::StrCat(options_.key_prefix, name);
+}
+
+StateStore::Era StateStore::CurrentEra() const {
+  Era e;
+  e.half_ms = std::max<int64_t>(1000, absl::ToInt64Milliseconds(options_.reputation_half_life));
+  e.length_ms = 20 * e.half_ms;
+  e.now_ms = absl::ToUnixMillis(absl::Now());
+  e.index = e.now_ms / e.length_ms;
+  e.start_ms = e.index * e.length_ms;
+  return e;
+}
+
+std::string StateStore::RepKey(int64_t era, absl::string_view entity) const {
+  return Key(absl::StrCat("rep:", era, ":", entity));
 }
 
 std::string StateStore::GreyKey(absl::string_view kind, absl::string_view hash) const {
@@ -195,7 +198,7 @@ void StateStore::AppendRecordCommands(const farside::v1::ExchangeRequest& req,
     const auto& al = rec.autolearn();
     if (al.label() != farside::v1::LEARN_CLASS_SPAM && al.label() != farside::v1::LEARN_CLASS_HAM) continue;
     const std::string cls = al.label() == farside::v1::LEARN_CLASS_SPAM ? "spam" : "ham";
-    std::vector<std::string> eval = {"EVAL", kAutoLearn, "3",
+    std::vector<std::string> eval = {"EVALSHA", redis_->Script(kAutoLearn), "3",
                                      BayesKey(absl::StrCat("seen:", al.digest()), al.user()),
                                      BayesKey("learned", al.user()), BayesKey(cls, al.user()), cls};
     for (uint64_t t : al.tokens()) eval.push_back(TokenField(t));
@@ -211,10 +214,16 @@ void StateStore::AppendRecordCommands(const farside::v1::ExchangeRequest& req,
       (rec.reputation_vote() > 0 ? v.first : v.second)++;
     }
   }
-  const int64_t half_ms = std::max<int64_t>(1000, absl::ToInt64Milliseconds(options_.reputation_half_life));
+  // Decay without reading: a vote weighs 2^(age in the era / half-life) when added, and a
+  // read scales the sum back to now. Eras of 20 half-lives keep the weights small; a read
+  // takes this era's key and the last one's.
+  const Era era = CurrentEra();
   for (const auto& [k, v] : votes) {
-    cmds->push_back({"EVAL", kReputation, "1", Key(absl::StrCat("rep:", k)), std::to_string(v.first),
-                     std::to_string(v.second), std::to_string(half_ms), std::to_string(half_ms * 10)});
+    const std::string key = RepKey(era.index, k);
+    const double w = std::exp2(static_cast<double>(era.now_ms - era.start_ms) / static_cast<double>(era.half_ms));
+    if (v.first > 0) cmds->push_back({"HINCRBYFLOAT", key, "s", absl::StrCat(static_cast<double>(v.first) * w)});
+    if (v.second > 0) cmds->push_back({"HINCRBYFLOAT", key, "h", absl::StrCat(static_cast<double>(v.second) * w)});
+    cmds->push_back({"PEXPIRE", key, std::to_string(2 * era.length_ms)});
   }
   // Greylisting: a first sight is stamped with this controller's clock unless an earlier
   // one stands (NX), so a retry's age counts from the first try; a pass extends the entry.
@@ -233,7 +242,10 @@ void StateStore::AppendRecordCommands(const farside::v1::ExchangeRequest& req,
   }
   if (options_.history_size > 0) {
     cmds->push_back(std::move(lpush));
-    cmds->push_back({"LTRIM", history, "0", std::to_string(options_.history_size - 1)});
+    // Trimmed every 16th call: the list runs at most 15 calls' records over its size.
+    if (req.records_size() >= 16 || trims_.fetch_add(1, std::memory_order_relaxed) % 16 == 0) {
+      cmds->push_back({"LTRIM", history, "0", std::to_string(options_.history_size - 1)});
+    }
   }
 }
 
@@ -264,7 +276,7 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   std::vector<std::vector<std::string>> cmds;
   // Rate limits first: their replies are the pipeline's first ones.
   for (const auto& rl : q.ratelimits()) {
-    cmds.push_back({"EVAL", kLeakyBucket, "1", Key(absl::StrCat("rl:", rl.name(), ":", rl.key())),
+    cmds.push_back({"EVALSHA", redis_->Script(kLeakyBucket), "1", Key(absl::StrCat("rl:", rl.name(), ":", rl.key())),
                     absl::StrCat(rl.burst()), absl::StrCat(rl.rate())});
   }
   const size_t bayes_first = cmds.size();
@@ -275,8 +287,13 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
     cmds.push_back({"MGET", GreyKey("t:", q.greylist().triplet()), GreyKey("b:", q.greylist().body())});
   }
   const size_t rep = cmds.size();
+  const Era era = CurrentEra();
+  // The last era's votes matter only early in this one: ten half-lives in, they weigh a
+  // thousandth, and are not read.
+  const bool last_era = era.now_ms - era.start_ms < 10 * era.half_ms;
   for (const std::string& k : q.reputation_keys()) {
-    cmds.push_back({"HMGET", Key(absl::StrCat("rep:", k)), "s", "h", "t"});
+    cmds.push_back({"HMGET", RepKey(era.index, k), "s", "h"});
+    if (last_era) cmds.push_back({"HMGET", RepKey(era.index - 1, k), "s", "h"});
   }
   if (req.records_size() > 0) AppendRecordCommands(req, &cmds);
   absl::StatusOr<std::vector<RedisReply>> replies = redis_->Pipeline(cmds);
@@ -285,20 +302,32 @@ absl::StatusOr<farside::v1::ExchangeResponse> StateStore::Exchange(
   FinishRateLimits(q, *replies, &resp);
   if (bayes) FinishBayes(q, *replies, bayes_first, misses, resp.mutable_bayes());
   if (q.has_greylist() && replies->size() > grey) FinishGreylist((*replies)[grey], resp.mutable_greylist());
-  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
-  const double half_ms = static_cast<double>(std::max<int64_t>(1000, absl::ToInt64Milliseconds(options_.reputation_half_life)));
-  for (int i = 0; i < q.reputation_keys_size() && rep + static_cast<size_t>(i) < replies->size(); ++i) {
-    const RedisReply& r = (*replies)[rep + static_cast<size_t>(i)];
+  const size_t per = last_era ? 2 : 1;
+  for (int i = 0; i < q.reputation_keys_size(); ++i) {
+    const size_t at = rep + per * static_cast<size_t>(i);
+    if (at + per > replies->size()) break;
     double sp = 0, hm = 0;
-    int64_t last = now_ms;
-    if (r.elements.size() != 3 || !absl::SimpleAtod(r.elements[0].str, &sp)) continue;
-    absl::SimpleAtod(r.elements[1].str, &hm);
-    absl::SimpleAtoi(r.elements[2].str, &last);
-    const double f = std::pow(0.5, static_cast<double>(std::max<int64_t>(0, now_ms - last)) / half_ms);
+    bool any = false;
+    for (int e = 0; e < static_cast<int>(per); ++e) {
+      const RedisReply& r = (*replies)[at + static_cast<size_t>(e)];
+      const int64_t start = era.start_ms - e * era.length_ms;
+      const double f = std::exp2(-static_cast<double>(era.now_ms - start) / static_cast<double>(era.half_ms));
+      if (r.elements.size() != 2) continue;
+      double v = 0;
+      if (absl::SimpleAtod(r.elements[0].str, &v)) {
+        sp += v * f;
+        any = true;
+      }
+      if (absl::SimpleAtod(r.elements[1].str, &v)) {
+        hm += v * f;
+        any = true;
+      }
+    }
+    if (!any) continue;
     auto* a = resp.add_reputation();
     a->set_key(q.reputation_keys(i));
-    a->set_spam(sp * f);
-    a->set_ham(hm * f);
+    a->set_spam(sp);
+    a->set_ham(hm);
   }
   resp.set_records_stored(req.records_size());
   return resp;

@@ -3,6 +3,7 @@
 #ifndef FARSIDE_SERVICES_CONTROLLER_STATE_STORE_H_
 #define FARSIDE_SERVICES_CONTROLLER_STATE_STORE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -71,6 +72,13 @@ class StateStore {
   std::string GreyKey(absl::string_view kind, absl::string_view hash) const;
   void FinishGreylist(const RedisReply& r, farside::v1::GreylistAnswer* out) const;
 
+  // Reputation keys: "rep:<era>:<entity>", sums of weighted votes (see AppendRecordCommands).
+  struct Era {
+    int64_t index, start_ms, length_ms, half_ms, now_ms;
+  };
+  Era CurrentEra() const;
+  std::string RepKey(int64_t era, absl::string_view entity) const;
+
   void AppendRecordCommands(const farside::v1::ExchangeRequest& req,
                             std::vector<std::vector<std::string>>* cmds) const;
   void FinishRateLimits(const farside::v1::MessageQuery& q, const std::vector<RedisReply>& replies,
@@ -93,6 +101,7 @@ class StateStore {
   Options options_;
   TokenCache cache_;
   std::unique_ptr<KnownTokens> known_;
+  mutable std::atomic<uint64_t> trims_{0};
   std::mutex learn_mu_;
   std::condition_variable learn_cv_;
   std::deque<LearnWrite*> learn_queue_;

@@ -190,6 +190,37 @@ TEST_F(StateTest, ReputationFollowsPastVerdictsOfTheClientSenderDomainAndLinks) 
   EXPECT_FALSE(absl::StrContains(other.out, "REP_FROM_DOMAIN")) << other.out;
 }
 
+TEST_F(StateTest, ReputationDecaysWithTheHalfLife) {
+  // A controller whose votes halve every second, and a scanner asking it.
+  std::ofstream(dir_ + "/decay.yaml") << "controller:\n  reputation_half_life: 1s\n";
+  const int c_port = FreePort(), c_metrics = FreePort(), s_port = FreePort(), s_metrics = FreePort();
+  group_.Add(Process::Start("controller-decay",
+                            {Binary("farside-controller"), "--config", dir_ + "/decay.yaml", "--listen",
+                             Loopback(c_port), "--metrics", Loopback(c_metrics), "--redis", Loopback(redis_port_)},
+                            dir_));
+  group_.Add(Process::Start("scanner-decay",
+                            {Binary("farside-scanner"), "--listen", Loopback(s_port), "--metrics",
+                             Loopback(s_metrics), "--controller", Loopback(c_port), "--rules_dir", dir_ + "/rules"},
+                            dir_));
+  for (int m : {c_metrics, s_metrics}) {
+    ASSERT_TRUE(WaitFor([&] { return HttpGet(m, "/readyz").status == 200; }, absl::Seconds(30)));
+  }
+  const std::string spam = dir_ + "/decay-spam.eml";
+  std::ofstream(spam) << "From: x@decay.test\r\nSubject: sure spam\r\n\r\nBuy.\r\n";
+  std::vector<std::string> args = {Binary("farside"), "--scanner", Loopback(s_port), "--ip", "192.0.2.99", "scan"};
+  for (int i = 0; i < 12; ++i) args.push_back(spam);
+  RunCommand(args, absl::Seconds(30));
+  absl::SleepFor(absl::Milliseconds(500));  // the votes ride with the records
+  CommandResult fresh = RunCommand({Binary("farside"), "--scanner", Loopback(s_port), "--ip", "192.0.2.99",
+                                    "scan", spam}, absl::Seconds(30));
+  EXPECT_TRUE(absl::StrContains(fresh.out, "REP_IP_SPAM")) << fresh.out;
+  // Five half-lives later, twelve votes weigh less than the five an opinion needs.
+  absl::SleepFor(absl::Seconds(5));
+  CommandResult old = RunCommand({Binary("farside"), "--scanner", Loopback(s_port), "--ip", "192.0.2.99",
+                                  "scan", spam}, absl::Seconds(30));
+  EXPECT_FALSE(absl::StrContains(old.out, "REP_IP_SPAM")) << old.out;
+}
+
 // A message of `n` words drawn from `words`, different for each `seed`.
 std::string Made(const std::vector<std::string>& words, int seed, const std::string& subject) {
   std::string body;
