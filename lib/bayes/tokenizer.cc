@@ -208,14 +208,7 @@ std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions&
 
 std::string LearnDigest(const mime::Message& msg) {
   std::string subject = msg.Subject();
-  absl::string_view raw = msg.raw();
-  size_t body = raw.find("\r\n\r\n");
-  size_t skip = 4;
-  if (body == absl::string_view::npos) {
-    body = raw.find("\n\n");
-    skip = 2;
-  }
-  absl::string_view b = body == absl::string_view::npos ? absl::string_view() : raw.substr(body + skip);
+  absl::string_view b = msg.root().body;  // as sent, after the header
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();

@@ -359,22 +359,12 @@ absl::StatusOr<farside::v1::LearnResponse> StateStore::Learn(const farside::v1::
     resp.set_reason(absl::StrCat("already learned as ", was.str));
     return resp;
   }
-  const std::string learned = BayesKey("learned", req.user());
   if (relearn) {
     absl::StatusOr<std::vector<RedisReply>> moved = redis_->Pipeline({{"SET", seen, cls}});
     if (!moved.ok()) return moved.status();
   }
-  LearnWrite w;
-  w.learned = {{learned, 1}};
-  w.learned_fields = {cls};
-  if (relearn) {
-    w.learned.push_back({learned, -1});
-    w.learned_fields.push_back(other);
-  }
-  w.add = BayesKey(cls, req.user());
-  w.sub = BayesKey(other, req.user());
-  w.tokens = &tokens;
-  w.relearn = relearn;
+  LearnWrite w{BayesKey("learned", req.user()), BayesKey(cls, req.user()), BayesKey(other, req.user()),
+               cls, other, &tokens, relearn, false, absl::OkStatus()};
   if (absl::Status s = WriteLearned(&w); !s.ok()) return s;
   if (known_ != nullptr && req.user().empty()) known_->Add(tokens);
   for (uint64_t t : tokens) {
@@ -412,9 +402,8 @@ absl::Status StateStore::WriteLearned(LearnWrite* w) {
       return deltas.emplace_back();
     };
     for (LearnWrite* b : batch) {
-      for (size_t i = 0; i < b->learned.size(); ++i) {
-        totals[{b->learned[i].first, b->learned_fields[i]}] += b->learned[i].second;
-      }
+      totals[{b->learned, b->cls}]++;
+      if (b->relearn) totals[{b->learned, b->other}]--;
       auto& add = slot(b->add);
       for (uint64_t t : *b->tokens) add[t]++;
       if (b->relearn) {

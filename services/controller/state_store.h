@@ -87,11 +87,10 @@ class StateStore {
   // Learning's counter updates, merged across the calls that arrive while one batch is in
   // Redis (group commit): a token in several messages is one HINCRBY by their sum.
   struct LearnWrite {
-    std::vector<std::pair<std::string, int64_t>> learned;  // (key, field "spam"/"ham") below
-    std::vector<std::string> learned_fields;
-    std::string add, sub;                                   // hash keys
+    std::string learned, add, sub;  // hash keys: the totals, the class learned, the other
+    std::string cls, other;         // "spam" / "ham"
     const std::vector<uint64_t>* tokens;
-    bool relearn;
+    bool relearn;                   // the other class gives the message (and its tokens) back
     bool done = false;
     absl::Status status;
   };

@@ -119,10 +119,7 @@ std::optional<farside::v1::GreylistKeys> Greylister::Keys(const mime::Message& m
                     static_cast<int>(config_.ipv6_prefix())),
       "\n", from, "\n", absl::StrJoin(rcpts, ","));
   // The body as sent, after the header: what a retry repeats even from another network.
-  absl::string_view raw = msg.raw();
-  size_t cut = raw.find("\r\n\r\n");
-  cut = cut == absl::string_view::npos ? raw.find("\n\n") : cut;
-  absl::string_view body = cut == absl::string_view::npos ? absl::string_view() : raw.substr(cut);
+  absl::string_view body = msg.root().body;
   farside::v1::GreylistKeys k;
   k.set_triplet(Hex(XXH3_64bits(triplet.data(), triplet.size())));
   k.set_body(Hex(XXH3_64bits(body.data(), body.size())));

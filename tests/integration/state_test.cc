@@ -239,6 +239,22 @@ const std::vector<std::string> kSpamWords = {"viagra", "casino", "winner", "jack
 const std::vector<std::string> kHamWords = {"meeting", "agenda", "minutes", "project", "review", "draft",
                                             "lunch", "thanks", "schedule", "budget", "report", "team"};
 
+// Learns `n` made spam and `n` made ham through the fixture's controller.
+void LearnThrough(const std::string& dir, int ctl_port, int n) {
+  for (const char* cls : {"spam", "ham"}) {
+    const std::string d = absl::StrCat(dir, "/learn-", cls);
+    std::filesystem::create_directories(d);
+    for (int i = 0; i < n; ++i) {
+      std::ofstream(absl::StrCat(d, "/", i, ".eml"))
+          << Made(cls == std::string("spam") ? kSpamWords : kHamWords, i, "note");
+    }
+    CommandResult l = RunCommand({Binary("farside"), "--controller", Loopback(ctl_port), "--timeout",
+                                  "20s", "learn", cls, d, "--jobs", "4"},
+                                 absl::Seconds(120));
+    ASSERT_EQ(l.exit_code, 0) << l.out << l.err;
+  }
+}
+
 bool Stateful(const farside::v1::ScanResult& r) {
   for (const auto& s : r.symbols()) {
     if (absl::StartsWith(s.name(), "BAYES_") || absl::StartsWith(s.name(), "GREYLIST_")) return true;
@@ -248,18 +264,7 @@ bool Stateful(const farside::v1::ScanResult& r) {
 
 TEST_F(StateTest, RedisRestartedDuringATwoMinuteLoadRunFailsNoScanAndStateComesBackWithinFiveSeconds) {
   // Enough learned mail for Bayes to speak (200 of each class by default).
-  for (const char* cls : {"spam", "ham"}) {
-    const std::string d = absl::StrCat(dir_, "/learn-", cls);
-    std::filesystem::create_directories(d);
-    for (int i = 0; i < 220; ++i) {
-      std::ofstream(absl::StrCat(d, "/", i, ".eml"))
-          << Made(cls == std::string("spam") ? kSpamWords : kHamWords, i, "note");
-    }
-    CommandResult l = RunCommand({Binary("farside"), "--controller", Loopback(ctl_port_), "--timeout",
-                                  "20s", "learn", cls, d, "--jobs", "4"},
-                                 absl::Seconds(120));
-    ASSERT_EQ(l.exit_code, 0) << l.out << l.err;
-  }
+  ASSERT_NO_FATAL_FAILURE(LearnThrough(dir_, ctl_port_, 220));
   auto channel = rpc::MakeChannel(Loopback(scan_port_), 16 << 20);
   const absl::Duration run = absl::Seconds(120);
   const absl::Time start = absl::Now();
@@ -360,18 +365,7 @@ TEST_F(StateTest, AControllerSeesTokensLearnedThroughAnotherWithinSeconds) {
     ASSERT_TRUE(WaitFor([&] { return HttpGet(m, "/readyz").status == 200; }, absl::Seconds(30)));
   }
   // Learned through controller A.
-  for (const char* cls : {"spam", "ham"}) {
-    const std::string d = absl::StrCat(dir_, "/learn-", cls);
-    std::filesystem::create_directories(d);
-    for (int i = 0; i < 210; ++i) {
-      std::ofstream(absl::StrCat(d, "/", i, ".eml"))
-          << Made(cls == std::string("spam") ? kSpamWords : kHamWords, i, "note");
-    }
-    CommandResult l = RunCommand({Binary("farside"), "--controller", Loopback(ctl_port_), "--timeout",
-                                  "20s", "learn", cls, d, "--jobs", "4"},
-                                 absl::Seconds(120));
-    ASSERT_EQ(l.exit_code, 0) << l.out << l.err;
-  }
+  ASSERT_NO_FATAL_FAILURE(LearnThrough(dir_, ctl_port_, 210));
   const std::string msg = dir_ + "/probe.eml";
   std::ofstream(msg) << Made(kSpamWords, 999999, "probe");
   const absl::Time learned = absl::Now();
