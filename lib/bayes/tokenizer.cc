@@ -6,16 +6,15 @@
 #include <unicode/uscript.h>
 #include <unicode/unistr.h>
 #include <unicode/utf8.h>
-#include <openssl/evp.h>
 #include <xxhash.h>
 
-#include "absl/strings/escaping.h"
 
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/digest.h"
 
 namespace farside::bayes {
 namespace {
@@ -209,16 +208,7 @@ std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions&
 std::string LearnDigest(const mime::Message& msg) {
   std::string subject = msg.Subject();
   absl::string_view b = msg.root().body;  // as sent, after the header
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, subject.data(), subject.size());
-  EVP_DigestUpdate(ctx, "\n", 1);
-  EVP_DigestUpdate(ctx, b.data(), b.size());
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), 16));
+  return Sha256().Update(subject).Update("\n").Update(b).Hex(16);
 }
 
 }  // namespace farside::bayes

@@ -4,7 +4,6 @@
 
 #include <hs.h>
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "lib/common/digest.h"
 
 namespace farside::rules {
 
@@ -199,24 +199,16 @@ namespace {
 // The cache file: "FSPF1\n", the number of covered patterns and their indexes (uint32 each),
 // then the serialized database. Named by a digest of Vectorscan's version and the patterns.
 std::string CachePath(const std::string& dir, const std::vector<Prefilter::Pattern>& patterns) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  const char* version = hs_version();
-  EVP_DigestUpdate(ctx, version, std::strlen(version));
+  Sha256 h;
+  h.Update(hs_version());
   for (const Prefilter::Pattern& p : patterns) {
     for (const std::string* s : {&p.pattern, &p.flags}) {
       uint64_t n = s->size();
-      EVP_DigestUpdate(ctx, &n, sizeof(n));
-      EVP_DigestUpdate(ctx, s->data(), s->size());
+      h.Update(absl::string_view(reinterpret_cast<const char*>(&n), sizeof(n))).Update(*s);
     }
   }
-  EVP_DigestUpdate(ctx, &kRepeatThreshold, sizeof(kRepeatThreshold));
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, d, &len);
-  EVP_MD_CTX_free(ctx);
-  std::string hex;
-  for (int i = 0; i < 16; ++i) absl::StrAppend(&hex, absl::Hex(d[i], absl::kZeroPad2));
+  h.Update(absl::string_view(reinterpret_cast<const char*>(&kRepeatThreshold), sizeof(kRepeatThreshold)));
+  const std::string hex = h.Hex(16);
   return absl::StrCat(dir, "/prefilter-", hex, ".hsdb");
 }
 

@@ -3,14 +3,13 @@
 #include "services/controller/redis_client.h"
 
 #include <hiredis/hiredis.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "lib/common/digest.h"
 #include "lib/common/log.h"
 
 namespace farside::controller {
@@ -145,10 +144,7 @@ RedisClient::Conn& RedisClient::Pick(std::unique_lock<std::mutex>* lock) {
 }
 
 std::string RedisClient::Script(absl::string_view body) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(body.data(), body.size(), md, &len, EVP_sha1(), nullptr);
-  std::string sha = absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), len));
+  std::string sha = Sha1Hex(body);
   std::lock_guard<std::mutex> lock(scripts_mu_);
   scripts_.try_emplace(sha, body);
   return sha;
