@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ares.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -28,6 +29,8 @@ int AresType(Type t) {
     case Type::kA: return 1;
     case Type::kAaaa: return 28;
     case Type::kTxt: return 16;
+    case Type::kMx: return 15;
+    case Type::kPtr: return 12;
   }
   return 1;
 }
@@ -98,15 +101,21 @@ struct Resolver::Impl {
     cache[CacheKey(q.type, q.name)] = Entry{a, absl::Now() + ttl};
   }
 
+  // Queries on the wire, by cache key, with everyone waiting for them: concurrent messages
+  // from one sender domain cost one query. Touched only by the loop thread (and by
+  // ares_destroy once the loop has stopped).
+  absl::flat_hash_map<std::string, std::vector<Pending>> inflight;
+
   struct Call {
     Impl* impl;
-    Pending pending;
+    std::string key;
+    Query query;
   };
 
   static void OnReply(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
     std::unique_ptr<Call> call(static_cast<Call*>(arg));
     Answer a;
-    const Query& q = call->pending.query;
+    const Query& q = call->query;
     if (status == ARES_SUCCESS && abuf != nullptr && alen > 0) {
       a = Parse(q.type, abuf, alen);
     } else if (status == ARES_ENOTFOUND) {
@@ -120,10 +129,14 @@ struct Resolver::Impl {
       a.error = ares_strerror(status);
     }
     call->impl->Store(q, a);
-    Batch& b = *call->pending.batch;
-    std::lock_guard<std::mutex> lock(b.mu);
-    b.answers[call->pending.index] = a;
-    if (--b.open == 0) b.cv.notify_all();
+    auto node = call->impl->inflight.extract(call->key);
+    if (node.empty()) return;
+    for (Pending& p : node.mapped()) {
+      Batch& b = *p.batch;
+      std::lock_guard<std::mutex> lock(b.mu);
+      b.answers[p.index] = a;
+      if (--b.open == 0) b.cv.notify_all();
+    }
   }
 
   // A or AAAA records with their TTLs (n < 0: the reply did not parse).
@@ -152,6 +165,32 @@ struct Resolver::Impl {
       int n = 64;
       if (ares_parse_aaaa_reply(abuf, alen, nullptr, ttls, &n) != ARES_SUCCESS) n = -1;
       Addresses(AF_INET6, ttls, n, [](const ares_addr6ttl& t) { return &t.ip6addr; }, &a);
+    } else if (type == Type::kMx) {
+      ares_mx_reply* mx = nullptr;
+      if (ares_parse_mx_reply(abuf, alen, &mx) != ARES_SUCCESS) {
+        a.status = Answer::Status::kNoData;
+        return a;
+      }
+      std::vector<std::pair<int, std::string>> v;
+      for (ares_mx_reply* m = mx; m != nullptr; m = m->next) v.emplace_back(m->priority, m->host);
+      ares_free_data(mx);
+      std::stable_sort(v.begin(), v.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      for (auto& [pref, host] : v) a.records.push_back(std::move(host));
+      a.ttl = MinAnswerTtl(absl::string_view(reinterpret_cast<const char*>(abuf), static_cast<size_t>(alen)))
+                  .value_or(0);
+    } else if (type == Type::kPtr) {
+      hostent* h = nullptr;
+      // The address argument only fills h_addr; the names are what we read.
+      const char zero[16] = {};
+      if (ares_parse_ptr_reply(abuf, alen, zero, 4, AF_INET, &h) != ARES_SUCCESS || h == nullptr) {
+        a.status = Answer::Status::kNoData;
+        return a;
+      }
+      if (h->h_name != nullptr) a.records.emplace_back(h->h_name);
+      for (char** al = h->h_aliases; al != nullptr && *al != nullptr; ++al) a.records.emplace_back(*al);
+      ares_free_hostent(h);
+      a.ttl = MinAnswerTtl(absl::string_view(reinterpret_cast<const char*>(abuf), static_cast<size_t>(alen)))
+                  .value_or(0);
     } else {
       ares_txt_ext* txt = nullptr;
       if (ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS) {
@@ -184,8 +223,13 @@ struct Resolver::Impl {
         batch.swap(todo);
       }
       for (Pending& p : batch) {
-        auto* call = new Call{this, std::move(p)};
-        ares_query(channel, call->pending.query.name.c_str(), 1 /* IN */, AresType(call->pending.query.type),
+        std::string key = CacheKey(p.query.type, p.query.name);
+        auto [it, fresh] = inflight.try_emplace(key);
+        Query q = p.query;
+        it->second.push_back(std::move(p));
+        if (!fresh) continue;  // already on the wire
+        auto* call = new Call{this, std::move(key), std::move(q)};
+        ares_query(channel, call->query.name.c_str(), 1 /* IN */, AresType(call->query.type),
                    &Impl::OnReply, call);
       }
       ares_socket_t socks[ARES_GETSOCK_MAXNUM];

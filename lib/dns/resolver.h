@@ -15,12 +15,14 @@
 
 namespace farside::dns {
 
-enum class Type { kA, kAaaa, kTxt };
+enum class Type { kA, kAaaa, kTxt, kMx, kPtr };
 
 struct Answer {
   enum class Status { kOk, kNxDomain, kNoData, kTimeout, kError };
   Status status = Status::kError;
-  std::vector<std::string> records;  // dotted or colon addresses; TXT strings joined per record
+  // A/AAAA: dotted or colon addresses; TXT: a record's strings joined; MX: exchange names
+  // (lowest preference first); PTR: names.
+  std::vector<std::string> records;
   uint32_t ttl = 0;                  // seconds, as cached
   bool cached = false;               // answered from the cache
   std::string error;                 // for kError
@@ -48,6 +50,10 @@ class Resolver {
   // Every query's answer, in order. Queries still open at `deadline` answer kTimeout (and
   // finish in the background, so the cache still learns them).
   std::vector<Answer> Lookup(const std::vector<Query>& queries, absl::Time deadline);
+
+  // Sends what is not cached yet and returns at once: a scan starts its first lookups before
+  // its CPU work and finds them cached, or on the wire, when it asks.
+  void Prefetch(const std::vector<Query>& queries) { Lookup(queries, absl::InfinitePast()); }
 
   size_t cache_size() const;
 
