@@ -235,6 +235,9 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
   absl::StatusOr<std::unique_ptr<rules::ListSet>> lists = rules::ListSet::Create(s->rules_->lists());
   if (!lists.ok()) return lists.status();
   s->lists_ = std::move(*lists);
+  absl::StatusOr<std::unique_ptr<NetworkChecks>> net = NetworkChecks::Create(config);
+  if (!net.ok()) return net.status();
+  s->network_ = std::move(*net);
   for (int i = 0; i < config.profiles_size(); ++i) {
     const farside::v1::SettingsProfile& p = config.profiles(i);
     const std::string path = absl::StrCat("scanner.profiles[", i, "]");
@@ -329,6 +332,8 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   const farside::v1::Envelope& env = request.envelope();
   // Parsed once; every check reads this model.
   const mime::Message msg = mime::Message::Parse(bytes, config_.mime());
+  // DNS goes on the wire now and answers while the rules run.
+  const NetworkChecks::Plan net = network_->Start(msg, env, start);
 
   farside::v1::ScanResult result;
   result.set_queue_id(env.queue_id());
@@ -419,6 +424,8 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
       }
     }
   }
+
+  network_->Finish(net, env, &result);
 
   // The one shared-state call for this message.
   farside::v1::MessageQuery query;

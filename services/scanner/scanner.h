@@ -14,6 +14,7 @@
 #include "lib/rules/rule_set.h"
 #include "lib/telemetry/metrics.h"
 #include "services/scanner/greylist.h"
+#include "services/scanner/network.h"
 #include "services/scanner/state_client.h"
 
 namespace farside::scanner {
@@ -53,6 +54,7 @@ class Scanner {
   std::unique_ptr<rules::RuleSet> rules_;
   std::unique_ptr<rules::ListSet> lists_;
   std::unique_ptr<Greylister> greylist_;
+  std::unique_ptr<NetworkChecks> network_;
 
   prometheus::Family<prometheus::Counter>* scans_;
   prometheus::Family<prometheus::Counter>* symbol_hits_;

@@ -15,54 +15,13 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "lib/dns/wire.h"
+#include "tests/support/dnsmasq.h"
 
 namespace farside::dns {
 namespace {
 
-// A UDP socket bound to a free loopback port; `port` says which.
-int BindUdp(int* port) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return -1;
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
-
-class Dnsmasq {
- public:
-  explicit Dnsmasq(const std::vector<std::string>& extra) {
-    int fd = BindUdp(&port_);  // find a free port, then let dnsmasq have it
-    close(fd);
-    std::vector<std::string> args = {"dnsmasq", "-k", "--port=" + std::to_string(port_),
-                                     "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
-                                     "--no-hosts", "--user=root", "--pid-file="};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execvp("dnsmasq", argv.data());
-      _exit(127);
-    }
-  }
-  ~Dnsmasq() { Stop(); }
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-
- private:
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
+using farside::testing::BindUdp;
+using farside::testing::Dnsmasq;
 
 std::unique_ptr<Resolver> Make(int port, absl::Duration timeout = absl::Milliseconds(500)) {
   Resolver::Options o;
