@@ -1,20 +1,27 @@
-// SPF and block-list lookups for a scan, and the symbols they give.
+// SPF, DKIM, DMARC and block-list lookups for a scan, the symbols they give, and the
+// Authentication-Results and DKIM-Signature fields that follow from them.
 #include "services/scanner/network.h"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
+#include "lib/common/config_loader.h"
 #include "lib/common/digest.h"
+#include "lib/common/log.h"
+#include "lib/dmarc/dmarc.h"
 #include "lib/rules/checks.h"
 #include "lib/spf/spf.h"
 
@@ -130,7 +137,42 @@ absl::StatusOr<std::unique_ptr<NetworkChecks>> NetworkChecks::Create(const farsi
       if (c.symbol().empty()) return absl::InvalidArgumentError(cp + ".symbol: required");
     }
   }
-  const bool any = n->spf_.enabled() || (n->dnsbl_.enabled() && n->dnsbl_.lists_size() > 0);
+  n->dkim_ = config.dkim();
+  n->dmarc_ = config.dmarc();
+  n->auth_results_ = config.auth_results();
+  n->signing_ = config.dkim_signing();
+  for (auto [text, slot, key] : {std::make_tuple(&n->dmarc_.reject_action(), &n->dmarc_reject_action_, "reject_action"),
+                                 std::make_tuple(&n->dmarc_.quarantine_action(), &n->dmarc_quarantine_action_,
+                                                 "quarantine_action")}) {
+    if (text->empty()) continue;
+    farside::v1::Action a;
+    if (!farside::v1::Action_Parse(absl::AsciiStrToUpper(*text), &a)) {
+      return absl::InvalidArgumentError(absl::StrCat("scanner.dmarc.", key, ": unknown action '", *text, "'"));
+    }
+    *slot = a;
+  }
+  if (n->signing_.enabled()) {
+    for (int i = 0; i < n->signing_.keys_size(); ++i) {
+      const farside::v1::DkimKey& k = n->signing_.keys(i);
+      const std::string path = absl::StrCat("scanner.dkim_signing.keys[", i, "]");
+      if (k.domain().empty() || k.selector().empty()) {
+        return absl::InvalidArgumentError(path + ": domain and selector are required");
+      }
+      absl::StatusOr<std::string> pem = config::ReadFile(k.key_file());
+      if (!pem.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ".key_file: ", pem.status().message()));
+      // A trial signature tells a bad key now rather than on the first outbound message.
+      dkim::SignOptions so;
+      so.domain = k.domain();
+      so.selector = k.selector();
+      so.private_key_pem = *pem;
+      if (absl::StatusOr<std::string> t = dkim::Sign("From: a@b\r\n\r\n", so); !t.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ".key_file: ", k.key_file(), ": ", t.status().message()));
+      }
+      n->signing_keys_[absl::AsciiStrToLower(k.domain())] = {k.selector(), *pem};
+    }
+  }
+  const bool any = n->spf_.enabled() || n->dkim_.enabled() || n->dmarc_.enabled() ||
+                   (n->dnsbl_.enabled() && n->dnsbl_.lists_size() > 0);
   if (!any) return n;
   dns::Resolver::Options o;
   o.servers.assign(n->dns_.servers().begin(), n->dns_.servers().end());
@@ -145,8 +187,8 @@ absl::StatusOr<std::unique_ptr<NetworkChecks>> NetworkChecks::Create(const farsi
   return n;
 }
 
-NetworkChecks::Plan NetworkChecks::Start(const mime::Message& msg, const farside::v1::Envelope& env,
-                                         absl::Time scan_start) const {
+NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Message& msg,
+                                         const farside::v1::Envelope& env, absl::Time scan_start) const {
   Plan p;
   p.deadline = scan_start + Dur(dns_.message_budget());
   if (resolver_ == nullptr) return p;
@@ -161,6 +203,28 @@ NetworkChecks::Plan NetworkChecks::Start(const mime::Message& msg, const farside
       p.spf = true;
       const std::string d = env.mail_from().empty() ? env.helo() : Domain(env.mail_from());
       if (!d.empty()) first.push_back({d, dns::Type::kTxt});
+    }
+  }
+  if (dkim_.enabled() && msg.headers().Find("DKIM-Signature") != nullptr) {
+    dkim::Options o;
+    o.max_signatures = dkim_.max_signatures();
+    p.dkim = true;
+    p.dkim_prepared = dkim::Prepare(bytes, o);
+    for (const dns::Query& q : p.dkim_prepared.key_queries) first.push_back(q);
+  }
+  if (dmarc_.enabled() && !local) {
+    // One From domain, however many addresses (RFC 7489 section 6.6.1).
+    std::set<std::string> domains;
+    for (const mime::Address& a : msg.Addresses("From")) {
+      if (!a.domain.empty()) domains.insert(a.domain);
+    }
+    if (domains.size() == 1) {
+      p.from_domain = *domains.begin();
+      p.dmarc_queries = dmarc::Queries(p.from_domain);
+      for (const dns::Query& q : p.dmarc_queries) first.push_back(q);
+    } else {
+      p.skipped.push_back(domains.empty() ? "dmarc: the message has no From domain"
+                                          : "dmarc: the From field names more than one domain");
     }
   }
   if (dnsbl_.enabled()) {
@@ -225,13 +289,17 @@ NetworkChecks::Plan NetworkChecks::Start(const mime::Message& msg, const farside
   return p;
 }
 
-void NetworkChecks::Finish(const Plan& p, const farside::v1::Envelope& env, farside::v1::ScanResult* result) const {
+NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& msg, const farside::v1::Envelope& env,
+                                           farside::v1::ScanResult* result,
+                                           std::optional<farside::v1::Action>* forced) const {
+  Auth auth;
   for (const std::string& s : p.skipped) {
     auto* sk = result->add_skipped();
     sk->set_check(s.substr(0, s.find(':')));
     sk->set_reason(s.substr(s.find(':') + 2));
   }
-  if (resolver_ == nullptr) return;
+  if (resolver_ == nullptr) return auth;
+  std::string spf_pass_domain;
   if (p.spf) {
     spf::Request req;
     req.ip = env.client_ip();
@@ -254,8 +322,130 @@ void NetworkChecks::Finish(const Plan& p, const farside::v1::Envelope& env, fars
     sym->add_options(opt);
     if (!o.problem.empty() && o.result != spf::Result::kPass) sym->add_options(o.problem);
     if (!o.explanation.empty()) sym->add_options(absl::StrCat("explanation: ", o.explanation));
+    if (o.result == spf::Result::kPass) spf_pass_domain = o.domain;
+    auth.results.push_back(absl::StrCat("spf=", spf::ResultName(o.result), " ",
+                                        o.identity == "helo" ? "smtp.helo=" : "smtp.mailfrom=",
+                                        o.identity == "helo" ? env.helo() : env.mail_from()));
   }
-  if (p.lists.empty()) return;
+  std::vector<std::string> dkim_pass;
+  if (p.dkim) {
+    const std::vector<dns::Answer> keys = resolver_->Lookup(p.dkim_prepared.key_queries, p.deadline);
+    dkim::Options o;
+    o.clock_skew = absl::ToInt64Seconds(Dur(dkim_.clock_skew()));
+    std::map<std::string, std::pair<double, std::vector<std::string>>> syms;  // name -> score, options
+    for (const dkim::Verdict& v : dkim::Verify(p.dkim_prepared, keys, o)) {
+      const std::string who = absl::StrCat(v.domain.empty() ? "?" : v.domain, "/", v.selector.empty() ? "?" : v.selector);
+      std::string name;
+      double score = 0;
+      switch (v.result) {
+        case dkim::Result::kPass: name = "DKIM_PASS"; score = dkim_.pass_score(); dkim_pass.push_back(v.domain); break;
+        case dkim::Result::kFail: name = "DKIM_FAIL"; score = dkim_.fail_score(); break;
+        case dkim::Result::kTempError: name = "DKIM_TEMPERROR"; score = dkim_.temperror_score(); break;
+        case dkim::Result::kPermError: name = "DKIM_PERMERROR"; score = dkim_.permerror_score(); break;
+      }
+      auto& e = syms[name];
+      e.first = score;
+      e.second.push_back(v.result == dkim::Result::kPass ? absl::StrCat(who, " ", dkim::AlgorithmName(v.algorithm))
+                                                         : absl::StrCat(who, ": ", v.reason));
+      if (v.result == dkim::Result::kPass && v.weak) {
+        auto& w = syms["DKIM_WEAK"];
+        w.first = dkim_.weak_score();
+        w.second.push_back(absl::StrCat(who, " ", dkim::AlgorithmName(v.algorithm)));
+      }
+      auth.results.push_back(absl::StrCat("dkim=", dkim::ResultName(v.result),
+                                          v.reason.empty() ? "" : absl::StrCat(" (", v.reason, ")"),
+                                          " header.d=", v.domain, " header.s=", v.selector,
+                                          " header.a=", dkim::AlgorithmName(v.algorithm)));
+    }
+    static const std::map<std::string, std::string> kDescriptions = {
+        {"DKIM_PASS", "A DKIM signature verifies: the signing domain vouches for this message"},
+        {"DKIM_FAIL", "A DKIM signature does not verify: the message changed after signing, or it is forged"},
+        {"DKIM_TEMPERROR", "A DKIM key could not be fetched for now"},
+        {"DKIM_PERMERROR", "A DKIM signature is broken or its key is missing or revoked"},
+        {"DKIM_WEAK", "A DKIM signature uses rsa-sha1 or an RSA key under 2048 bits"}};
+    for (auto& [name, e] : syms) {
+      auto* sym = result->add_symbols();
+      sym->set_name(name);
+      sym->set_score(e.first);
+      sym->set_group("dkim");
+      sym->set_description(kDescriptions.at(name));
+      for (std::string& o2 : e.second) sym->add_options(std::move(o2));
+    }
+  } else if (dkim_.enabled()) {
+    auth.results.push_back("dkim=none");
+  }
+  if (!p.dmarc_queries.empty()) {
+    const std::vector<dns::Answer> answers = resolver_->Lookup(p.dmarc_queries, p.deadline);
+    dmarc::Input in;
+    in.from_domain = p.from_domain;
+    in.spf_domain = spf_pass_domain;
+    in.dkim_domains = dkim_pass;
+    in.sample = static_cast<uint32_t>(std::hash<std::string>{}(msg.MessageId()) % 100);
+    const dmarc::Outcome o = dmarc::Evaluate(in, answers);
+    std::string name, description;
+    double score = 0;
+    std::optional<farside::v1::Action> act;
+    switch (o.result) {
+      case dmarc::Result::kPass:
+        name = "DMARC_PASS";
+        score = dmarc_.pass_score();
+        description = "SPF or DKIM passed for the From domain (DMARC)";
+        break;
+      case dmarc::Result::kFail:
+        if (o.policy == dmarc::Policy::kReject) {
+          name = "DMARC_POLICY_REJECT";
+          score = dmarc_.reject_score();
+          act = dmarc_reject_action_;
+        } else if (o.policy == dmarc::Policy::kQuarantine) {
+          name = "DMARC_POLICY_QUARANTINE";
+          score = dmarc_.quarantine_score();
+          act = dmarc_quarantine_action_;
+        } else {
+          name = "DMARC_POLICY_NONE";
+          score = dmarc_.none_policy_score();
+        }
+        description = "Neither SPF nor DKIM passed for the From domain, whose DMARC policy is this";
+        break;
+      case dmarc::Result::kNone:
+        name = "DMARC_NONE";
+        description = "The From domain publishes no DMARC policy";
+        break;
+      case dmarc::Result::kTempError:
+        name = "DMARC_TEMPERROR";
+        description = "The DMARC policy could not be fetched for now";
+        break;
+      case dmarc::Result::kPermError:
+        name = "DMARC_PERMERROR";
+        description = "The From domain publishes a broken DMARC record";
+        break;
+    }
+    auto* sym = result->add_symbols();
+    sym->set_name(name);
+    sym->set_score(score);
+    sym->set_group("dmarc");
+    sym->set_description(description);
+    std::string opt = p.from_domain;
+    if (!o.record_domain.empty()) {
+      absl::StrAppend(&opt, " p=", dmarc::PolicyName(o.published));
+      if (o.result == dmarc::Result::kFail && o.policy != o.published) {
+        absl::StrAppend(&opt, " (not sampled by pct: ", dmarc::PolicyName(o.policy), ")");
+      }
+    }
+    sym->add_options(opt);
+    if (o.result != dmarc::Result::kPass && !o.reason.empty()) sym->add_options(o.reason);
+    if (act.has_value() && (!forced->has_value() || *act > **forced)) {
+      *forced = act;
+      result->set_forced_by(name);
+    }
+    std::string ar = absl::StrCat("dmarc=", dmarc::ResultName(o.result));
+    if (!o.record_domain.empty()) {
+      absl::StrAppend(&ar, " (p=", dmarc::PolicyName(o.published), " dis=",
+                      dmarc::PolicyName(o.result == dmarc::Result::kFail ? o.policy : dmarc::Policy::kNone), ")");
+    }
+    absl::StrAppend(&ar, " header.from=", p.from_domain);
+    auth.results.push_back(std::move(ar));
+  }
+  if (p.lists.empty()) return auth;
   std::vector<dns::Query> qs;
   for (const Plan::ListQuery& q : p.lists) qs.push_back(q.query);
   const std::vector<dns::Answer> answers = resolver_->Lookup(qs, p.deadline);
@@ -312,6 +502,80 @@ void NetworkChecks::Finish(const Plan& p, const farside::v1::Envelope& env, fars
     auto* sk = result->add_skipped();
     sk->set_check(absl::StrCat("dnsbl:", dnsbl_.lists(list).name()));
     sk->set_reason(absl::StrCat(n, " lookup(s) in ", dnsbl_.lists(list).zone(), " timed out or failed"));
+  }
+  return auth;
+}
+
+void NetworkChecks::AddHeaders(const Auth& auth, absl::string_view bytes, const mime::Message& msg,
+                               const farside::v1::Envelope& env, const std::string& scanner_name,
+                               farside::v1::ScanResult* result) const {
+  using farside::v1::HeaderChange;
+  const farside::v1::Action a = result->action();
+  if (a == farside::v1::REJECT || a == farside::v1::SOFT_REJECT || a == farside::v1::GREYLIST ||
+      a == farside::v1::DISCARD) {
+    return;  // refused mail is not delivered
+  }
+  const bool outbound = NetworkSkipped(env) || env.direction() == farside::v1::DIRECTION_OUTBOUND;
+  if (auth_results_.enabled() && !outbound && !auth.results.empty()) {
+    const std::string id = !auth_results_.authserv_id().empty() ? auth_results_.authserv_id()
+                           : !env.mta_hostname().empty()      ? env.mta_hostname()
+                                                              : scanner_name;
+    if (auth_results_.remove_forged()) {
+      // Fields claiming our id came from outside; removed bottom first, so indexes hold.
+      std::vector<int> forged;
+      int n = 0;
+      for (const mime::HeaderField* f : msg.headers().FindAll("Authentication-Results")) {
+        ++n;
+        absl::string_view v = absl::StripLeadingAsciiWhitespace(f->raw);
+        const size_t end = v.find_first_of("; \t");
+        if (absl::EqualsIgnoreCase(v.substr(0, end), id)) forged.push_back(n);
+      }
+      for (auto it = forged.rbegin(); it != forged.rend(); ++it) {
+        auto* h = result->add_header_changes();
+        h->set_op(HeaderChange::OP_REMOVE);
+        h->set_name("Authentication-Results");
+        h->set_index(*it);
+      }
+    }
+    auto* h = result->add_header_changes();
+    h->set_op(HeaderChange::OP_INSERT);
+    h->set_name("Authentication-Results");
+    // One line (under 998 bytes for any sane number of results): the milter and SMTP paths
+    // then need no folding rules of their own.
+    h->set_value(absl::StrCat(id, "; ", absl::StrJoin(auth.results, "; ")));
+    h->set_index(0);
+  }
+  if (signing_.enabled() && outbound && a != farside::v1::REWRITE_SUBJECT && !signing_keys_.empty()) {
+    std::set<std::string> domains;
+    for (const mime::Address& f : msg.Addresses("From")) domains.insert(f.domain);
+    if (domains.size() != 1) return;
+    // The key of the From domain, or of the nearest parent that has one.
+    std::string d = *domains.begin();
+    auto key = signing_keys_.end();
+    while (!d.empty()) {
+      if ((key = signing_keys_.find(d)) != signing_keys_.end()) break;
+      const size_t dot = d.find('.');
+      d = dot == std::string::npos ? "" : d.substr(dot + 1);
+    }
+    if (key == signing_keys_.end()) return;
+    dkim::SignOptions so;
+    so.domain = key->first;
+    so.selector = key->second.first;
+    so.private_key_pem = key->second.second;
+    if (signing_.headers_size() > 0) so.headers.assign(signing_.headers().begin(), signing_.headers().end());
+    so.expire_after = absl::ToInt64Seconds(Dur(signing_.expire_after()));
+    absl::StatusOr<std::string> sig = dkim::Sign(bytes, so);
+    if (!sig.ok()) {
+      auto* sk = result->add_skipped();
+      sk->set_check("dkim_signing");
+      sk->set_reason(std::string(sig.status().message()));
+      return;
+    }
+    auto* h = result->add_header_changes();
+    h->set_op(HeaderChange::OP_INSERT);
+    h->set_name("DKIM-Signature");
+    h->set_value(*sig);
+    h->set_index(0);
   }
 }
 

@@ -1,10 +1,13 @@
-// The scanner's network checks: SPF and DNS block lists over one shared c-ares resolver.
-// A scan starts its first lookups right after parsing (Start), does its CPU work while they
-// are on the wire, and collects them (Finish), waiting no longer than the message's budget.
+// The scanner's network checks: SPF, DKIM, DMARC and DNS block lists over one shared c-ares
+// resolver, then Authentication-Results and DKIM signing. A scan starts its lookups right
+// after parsing (Start), does its CPU work while they are on the wire, and collects them
+// (Finish), waiting no longer than the message's budget.
 #ifndef FARSIDE_SERVICES_SCANNER_NETWORK_H_
 #define FARSIDE_SERVICES_SCANNER_NETWORK_H_
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,7 @@
 #include "absl/time/time.h"
 #include "farside/v1/config.pb.h"
 #include "farside/v1/scanner.pb.h"
+#include "lib/dkim/dkim.h"
 #include "lib/dns/resolver.h"
 #include "lib/mime/message.h"
 
@@ -33,10 +37,29 @@ class NetworkChecks {
     };
     std::vector<ListQuery> lists;
     std::vector<std::string> skipped;  // checks not run, with why
+    bool dkim = false;
+    dkim::Prepared dkim_prepared;       // when the message carries signatures
+    std::string from_domain;            // DMARC's, empty when it cannot run
+    std::vector<dns::Query> dmarc_queries;
   };
 
-  Plan Start(const mime::Message& msg, const farside::v1::Envelope& env, absl::Time scan_start) const;
-  void Finish(const Plan& plan, const farside::v1::Envelope& env, farside::v1::ScanResult* result) const;
+  // What the checks found, for Authentication-Results (RFC 8601 method results).
+  struct Auth {
+    std::vector<std::string> results;  // "spf=pass smtp.mailfrom=example.test", ...
+  };
+
+  // `bytes`: the message as received (DKIM reads its exact header fields).
+  Plan Start(absl::string_view bytes, const mime::Message& msg, const farside::v1::Envelope& env,
+             absl::Time scan_start) const;
+  // Adds the checks' symbols and skipped entries; a DMARC policy with an action configured
+  // forces it (when harsher than `forced`).
+  Auth Finish(const Plan& plan, const mime::Message& msg, const farside::v1::Envelope& env,
+              farside::v1::ScanResult* result, std::optional<farside::v1::Action>* forced) const;
+  // Once the action is known: Authentication-Results on inbound mail that is delivered, and a
+  // DKIM signature on outbound mail from a domain with a key.
+  void AddHeaders(const Auth& auth, absl::string_view bytes, const mime::Message& msg,
+                  const farside::v1::Envelope& env, const std::string& scanner_name,
+                  farside::v1::ScanResult* result) const;
 
   dns::Resolver* resolver() const { return resolver_.get(); }
 
@@ -46,6 +69,12 @@ class NetworkChecks {
   farside::v1::DnsConfig dns_;
   farside::v1::SpfConfig spf_;
   farside::v1::DnsblConfig dnsbl_;
+  farside::v1::DkimConfig dkim_;
+  farside::v1::DmarcConfig dmarc_;
+  farside::v1::AuthResultsConfig auth_results_;
+  farside::v1::DkimSigningConfig signing_;
+  std::optional<farside::v1::Action> dmarc_reject_action_, dmarc_quarantine_action_;
+  std::map<std::string, std::pair<std::string, std::string>> signing_keys_;  // domain -> selector, PEM
   std::unique_ptr<dns::Resolver> resolver_;
 };
 

@@ -333,7 +333,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   // Parsed once; every check reads this model.
   const mime::Message msg = mime::Message::Parse(bytes, config_.mime());
   // DNS goes on the wire now and answers while the rules run.
-  const NetworkChecks::Plan net = network_->Start(msg, env, start);
+  const NetworkChecks::Plan net = network_->Start(bytes, msg, env, start);
 
   farside::v1::ScanResult result;
   result.set_queue_id(env.queue_id());
@@ -425,7 +425,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     }
   }
 
-  network_->Finish(net, env, &result);
+  const NetworkChecks::Auth auth = network_->Finish(net, msg, env, &result, &forced);
 
   // The one shared-state call for this message.
   farside::v1::MessageQuery query;
@@ -492,6 +492,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     default: break;
   }
   AddHeaderChanges(config_.headers(), msg, &result);
+  network_->AddHeaders(auth, bytes, msg, env, name_, &result);
   // Matched text and header values come from the mail: make them valid proto3 strings.
   mime::SanitizeUtf8Fields(&result);
 

@@ -2,11 +2,15 @@
 // zones, and against a DNS server that never answers (the budget holds).
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "lib/common/config_loader.h"
@@ -32,6 +36,24 @@ std::string Names(const farside::v1::ScanResult& r) {
   return s;
 }
 
+std::string Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+const farside::v1::HeaderChange* Header(const farside::v1::ScanResult& r, const std::string& name) {
+  for (const auto& h : r.header_changes()) {
+    if (h.name() == name && h.op() != farside::v1::HeaderChange::OP_REMOVE) return &h;
+  }
+  return nullptr;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;
@@ -48,8 +70,26 @@ class NetworkTest : public ::testing::Test {
   static void SetUpTestSuite() {
     log_ = ::testing::TempDir() + "/dnsmasq-network-test.log";
     unlink(log_.c_str());
+    dir_ = ::testing::TempDir() + "/network-test-" + std::to_string(getpid());
+    std::filesystem::create_directories(dir_);
+    ASSERT_EQ(system(("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + dir_ +
+                      "/rsa.pem 2>/dev/null").c_str()),
+              0);
+    const std::string pub = Shell("openssl pkey -in " + dir_ + "/rsa.pem -pubout -outform DER | base64 -w0");
+    // A 2048-bit key is longer than one TXT string (255 bytes): dnsmasq serves it in pieces,
+    // as real zones do, and the resolver joins them.
+    std::string key_record = "--txt-record=rsa._domainkey.example.test,v=DKIM1; k=rsa; p=";
+    for (size_t i = 0; i < pub.size(); i += 200) {
+      if (i > 0) key_record += ",";
+      key_record += pub.substr(i, 200);
+    }
     const std::string ebl = Sha1Hex("spammer@example.test");
     dns_ = new farside::testing::Dnsmasq({
+        key_record,
+        "--txt-record=_dmarc.example.test,v=DMARC1; p=reject; rua=mailto:d@example.test",
+        "--txt-record=_dmarc.reject.test,v=DMARC1; p=reject",
+        "--txt-record=_dmarc.quar.test,v=DMARC1; p=quarantine",
+        "--txt-record=reject.test,v=spf1 ip4:192.0.2.200 -all",
         "--local=/test/", "--log-queries", "--log-facility=" + log_,
         "--txt-record=example.test,v=spf1 ip4:192.0.2.10 include:inc.test -all",
         "--txt-record=inc.test,v=spf1 ip4:198.51.100.0/24 -all",
@@ -125,14 +165,14 @@ scanner:
   }
 
   static farside::testing::Dnsmasq* dns_;
-  static std::string log_;
+  static std::string log_, dir_;
   telemetry::ServiceMetrics metrics_{"scanner"};
   std::unique_ptr<GrpcStateClient> state_;
   std::unique_ptr<Scanner> scanner_;
 };
 
 farside::testing::Dnsmasq* NetworkTest::dns_ = nullptr;
-std::string NetworkTest::log_;
+std::string NetworkTest::log_, NetworkTest::dir_;
 
 TEST_F(NetworkTest, SpfResultsBecomeSymbols) {
   Make("");
@@ -236,6 +276,98 @@ TEST_F(NetworkTest, ABadListIsALoadErrorNamingIt) {
   auto n = NetworkChecks::Create(cfg.scanner());
   ASSERT_FALSE(n.ok());
   EXPECT_TRUE(absl::StrContains(n.status().message(), "scanner.dnsbl.lists[0].check")) << n.status();
+}
+
+TEST_F(NetworkTest, DkimDmarcAndAuthenticationResults) {
+  Make("scanner: {dmarc: {reject_action: reject}, auth_results: {authserv_id: mx.dest.test}}");
+  // Signed by dkimpy (python3-dkim), a signer nobody here wrote.
+  const std::string unsigned_path = dir_ + "/in.eml";
+  {
+    std::ofstream f(unsigned_path, std::ios::binary);
+    f << "Authentication-Results: mx.dest.test; dkim=pass header.d=forged.test\r\n" << kMessage;
+  }
+  const std::string tool = absl::StrCat(std::getenv("FARSIDE_SOURCE_DIR") ? std::getenv("FARSIDE_SOURCE_DIR")
+                                                                         : FARSIDE_SOURCE_DIR_DEFAULT,
+                                        "/tests/lib/dkim/dkimpy_tool.py");
+  const std::string signed_msg = Shell(absl::StrCat("/usr/bin/python3 ", tool, " sign ", dir_,
+                                                    "/rsa.pem rsa example.test relaxed/simple rsa-sha256 < ",
+                                                    unsigned_path));
+  ASSERT_TRUE(absl::StartsWith(signed_msg, "DKIM-Signature:")) << signed_msg.substr(0, 200);
+
+  // From a client SPF does not allow: DKIM alone makes DMARC pass.
+  auto r = Scan("203.0.113.5", "alice@example.test", "mx.helo.test", signed_msg);
+  const auto* s = Find(r, "DKIM_PASS");
+  ASSERT_NE(s, nullptr) << Names(r);
+  EXPECT_EQ(s->options(0), "example.test/rsa rsa-sha256");
+  EXPECT_NE(Find(r, "SPF_FAIL"), nullptr);
+  s = Find(r, "DMARC_PASS");
+  ASSERT_NE(s, nullptr) << Names(r);
+  EXPECT_EQ(r.action(), farside::v1::NO_ACTION);
+  const auto* ar = Header(r, "Authentication-Results");
+  ASSERT_NE(ar, nullptr);
+  EXPECT_EQ(ar->op(), farside::v1::HeaderChange::OP_INSERT);
+  EXPECT_EQ(ar->value(),
+            "mx.dest.test; spf=fail smtp.mailfrom=alice@example.test; "
+            "dkim=pass header.d=example.test header.s=rsa header.a=rsa-sha256; "
+            "dmarc=pass (p=reject dis=none) header.from=example.test");
+  bool removed = false;  // the forged field claiming our id goes
+  for (const auto& h : r.header_changes()) {
+    removed |= h.op() == farside::v1::HeaderChange::OP_REMOVE && h.name() == "Authentication-Results" && h.index() == 1;
+  }
+  EXPECT_TRUE(removed);
+
+  // A changed body: DKIM fails, SPF fails, and DMARC's p=reject forces the action set.
+  r = Scan("203.0.113.5", "alice@example.test", "mx.helo.test",
+           absl::StrReplaceAll(signed_msg, {{"See http", "Now see http"}}));
+  s = Find(r, "DKIM_FAIL");
+  ASSERT_NE(s, nullptr) << Names(r);
+  EXPECT_TRUE(absl::StrContains(s->options(0), "body")) << s->options(0);
+  s = Find(r, "DMARC_POLICY_REJECT");
+  ASSERT_NE(s, nullptr) << Names(r);
+  EXPECT_EQ(r.action(), farside::v1::REJECT);
+  EXPECT_EQ(r.forced_by(), "DMARC_POLICY_REJECT");
+  EXPECT_EQ(Header(r, "Authentication-Results"), nullptr) << "refused mail gets no fields";
+
+  // SPF alone, aligned: pass. Unsigned mail from a domain with p=quarantine: that symbol.
+  const std::string from_reject = absl::StrReplaceAll(kMessage, {{"alice@example.test", "a@reject.test"}});
+  EXPECT_NE(Find(Scan("192.0.2.200", "bounce@reject.test", "mx.helo.test", from_reject), "DMARC_PASS"), nullptr);
+  const std::string from_quar = absl::StrReplaceAll(kMessage, {{"alice@example.test", "a@quar.test"}});
+  r = Scan("192.0.2.200", "x@nospf.test", "mx.helo.test", from_quar);
+  s = Find(r, "DMARC_POLICY_QUARANTINE");
+  ASSERT_NE(s, nullptr) << Names(r);
+  EXPECT_EQ(s->score(), 2);
+  EXPECT_NE(Find(Scan("192.0.2.200", "x@nospf.test", "mx.helo.test",
+                      absl::StrReplaceAll(kMessage, {{"alice@example.test", "a@nodmarc.test"}})),
+                 "DMARC_NONE"),
+            nullptr);
+}
+
+TEST_F(NetworkTest, OutboundMailIsSignedAndTheSignatureVerifies) {
+  Make(absl::StrCat("scanner: {dkim_signing: {enabled: true, keys: [{domain: example.test, selector: rsa, key_file: \"",
+                    dir_, "/rsa.pem\"}]}}"));
+  auto r = Scan("192.0.2.10", "alice@example.test", "mx.helo.test", kMessage, "alice");
+  const auto* sig = Header(r, "DKIM-Signature");
+  ASSERT_NE(sig, nullptr);
+  EXPECT_EQ(sig->op(), farside::v1::HeaderChange::OP_INSERT);
+  EXPECT_EQ(Header(r, "Authentication-Results"), nullptr) << "outbound mail gets no Authentication-Results";
+  // The signed message, as the proxy would pass it on, verifies here (the key through dnsmasq).
+  const std::string signed_msg = absl::StrCat("DKIM-Signature: ", sig->value(), "\n", kMessage);
+  r = Scan("203.0.113.5", "alice@example.test", "mx.helo.test", signed_msg);
+  EXPECT_NE(Find(r, "DKIM_PASS"), nullptr) << Names(r);
+  // Mail from another domain is not signed.
+  r = Scan("192.0.2.10", "x@other.test", "mx.helo.test",
+           absl::StrReplaceAll(kMessage, {{"alice@example.test", "x@other.test"}}), "x");
+  EXPECT_EQ(Header(r, "DKIM-Signature"), nullptr);
+}
+
+TEST_F(NetworkTest, ABadSigningKeyIsALoadError) {
+  farside::v1::Config cfg;
+  config::ApplyDefaults(&cfg);
+  ASSERT_TRUE(config::MergeYaml("scanner: {dkim_signing: {enabled: true, keys: [{domain: a.test, selector: s, "
+                                "key_file: /nonexistent.pem}]}}", "t", &cfg).ok());
+  auto n = NetworkChecks::Create(cfg.scanner());
+  ASSERT_FALSE(n.ok());
+  EXPECT_TRUE(absl::StrContains(n.status().message(), "scanner.dkim_signing.keys[0].key_file")) << n.status();
 }
 
 // A server that takes queries and never answers: every scan still ends within its budget.

@@ -75,11 +75,13 @@ TEST_F(ScannerTest, PlainMailIsNoActionAndTheControllerIsReportedSkipped) {
   EXPECT_EQ(r.action(), farside::v1::NO_ACTION);
   EXPECT_EQ(r.symbols_size(), 0);
   EXPECT_EQ(r.smtp_reply().code(), 0u);
-  // SPF needs the client's address, which this envelope lacks; the controller is away.
-  ASSERT_EQ(r.skipped_size(), 2);
+  // SPF needs the client's address, which this envelope lacks; DMARC a From domain, which
+  // the message lacks; the controller is away.
+  ASSERT_EQ(r.skipped_size(), 3);
   EXPECT_EQ(r.skipped(0).check(), "spf");
-  EXPECT_EQ(r.skipped(1).check(), "controller");
-  EXPECT_TRUE(absl::StrContains(r.skipped(1).reason(), "127.0.0.1:1")) << r.skipped(1).reason();
+  EXPECT_EQ(r.skipped(1).check(), "dmarc");
+  EXPECT_EQ(r.skipped(2).check(), "controller");
+  EXPECT_TRUE(absl::StrContains(r.skipped(2).reason(), "127.0.0.1:1")) << r.skipped(2).reason();
   EXPECT_EQ(state_->pending(), 1u) << "the record waits for the controller";
 }
 
