@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "tests/support/shell.h"
 
 namespace farside::dkim {
 namespace {
@@ -45,18 +46,7 @@ void WriteFile(const std::string& path, const std::string& data) {
   f << data;
 }
 
-// Runs a shell command; its stdout, and its exit status in `rc`.
-std::string Shell(const std::string& cmd, int* rc = nullptr) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  if (rc) *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
+using farside::testing::Shell;
 
 const std::string kMessage =
     "From: Alice Example <alice@example.test>\r\n"

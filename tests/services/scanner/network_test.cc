@@ -13,6 +13,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/support/shell.h"
 #include "lib/common/config_loader.h"
 #include "lib/common/digest.h"
 #include "services/scanner/grpc_state_client.h"
@@ -36,16 +37,7 @@ std::string Names(const farside::v1::ScanResult& r) {
   return s;
 }
 
-std::string Shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+using farside::testing::Shell;
 
 const farside::v1::HeaderChange* Header(const farside::v1::ScanResult& r, const std::string& name) {
   for (const auto& h : r.header_changes()) {
