@@ -238,6 +238,9 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
   absl::StatusOr<std::unique_ptr<NetworkChecks>> net = NetworkChecks::Create(config);
   if (!net.ok()) return net.status();
   s->network_ = std::move(*net);
+  absl::StatusOr<std::unique_ptr<Antivirus>> av = Antivirus::Create(config.antivirus());
+  if (!av.ok()) return av.status();
+  s->antivirus_ = std::move(*av);
   for (int i = 0; i < config.profiles_size(); ++i) {
     const farside::v1::SettingsProfile& p = config.profiles(i);
     const std::string path = absl::StrCat("scanner.profiles[", i, "]");
@@ -425,6 +428,8 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     }
   }
 
+  // clamd works while the DNS answers come in.
+  antivirus_->Run(bytes, msg, &result, &forced);
   const NetworkChecks::Auth auth = network_->Finish(net, msg, env, &result, &forced);
 
   // The one shared-state call for this message.

@@ -13,6 +13,7 @@
 #include "farside/v1/scanner.pb.h"
 #include "lib/rules/rule_set.h"
 #include "lib/telemetry/metrics.h"
+#include "services/scanner/antivirus.h"
 #include "services/scanner/greylist.h"
 #include "services/scanner/network.h"
 #include "services/scanner/state_client.h"
@@ -55,6 +56,7 @@ class Scanner {
   std::unique_ptr<rules::ListSet> lists_;
   std::unique_ptr<Greylister> greylist_;
   std::unique_ptr<NetworkChecks> network_;
+  std::unique_ptr<Antivirus> antivirus_;
 
   prometheus::Family<prometheus::Counter>* scans_;
   prometheus::Family<prometheus::Counter>* symbol_hits_;

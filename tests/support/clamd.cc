@@ -1,0 +1,66 @@
+// clamd with a one-signature database, started and stopped for a test.
+#include "tests/support/clamd.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "lib/av/clamd.h"
+
+namespace farside::testing {
+
+std::string EicarTestFile() {
+  // Written in two halves so this source file is not itself the test file.
+  return std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-") + "ANTIVIRUS-TEST-FILE!$H+H*";
+}
+
+Clamd::Clamd(const std::string& dir) {
+  std::filesystem::create_directories(dir + "/db");
+  // One body signature: the hex of EICAR's marker string.
+  std::ofstream(dir + "/db/farside-test.ndb")
+      << "Farside.Test.EICAR:0:*:" << absl::BytesToHexString("EICAR-STANDARD-ANTIVIRUS-TEST-FILE") << "\n";
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+  close(fd);
+  socket_ = dir + "/clamd.sock";
+  const std::string conf = dir + "/clamd.conf";
+  std::ofstream(conf) << "Foreground yes\nDatabaseDirectory " << dir << "/db\nTCPSocket " << port_
+                      << "\nTCPAddr 127.0.0.1\nLocalSocket " << socket_ << "\nLogFile " << dir
+                      << "/clamd.log\nMaxThreads 4\nStreamMaxLength 25M\nScanMail yes\nSelfCheck 0\n";
+  pid_ = fork();
+  if (pid_ == 0) {
+    execlp("clamd", "clamd", "-c", conf.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto c = av::Clamd::Create(tcp());
+  for (int i = 0; i < 100 && c.ok(); ++i) {  // about 0.1 s with this database; 10 s at most
+    if ((*c)->Ping(absl::Now() + absl::Milliseconds(500)).ok()) {
+      ready_ = true;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+void Clamd::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+}  // namespace farside::testing
