@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "lib/av/clamd.h"
+#include "tests/support/shell.h"
 
 namespace farside::testing {
 
@@ -27,15 +28,7 @@ Clamd::Clamd(const std::string& dir) {
   // One body signature: the hex of EICAR's marker string.
   std::ofstream(dir + "/db/farside-test.ndb")
       << "Farside.Test.EICAR:0:*:" << absl::BytesToHexString("EICAR-STANDARD-ANTIVIRUS-TEST-FILE") << "\n";
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
-  close(fd);
+  port_ = FreeTcpPort();
   socket_ = dir + "/clamd.sock";
   const std::string conf = dir + "/clamd.conf";
   std::ofstream(conf) << "Foreground yes\nDatabaseDirectory " << dir << "/db\nTCPSocket " << port_

@@ -185,15 +185,7 @@ TEST_F(DkimTest, LengthLimitedSignaturesIgnoreWhatComesAfter) {
 // filter is driven with miltertest), and we verify what it added.
 std::string OpendkimSign(const std::string& dir, const std::string& key, const std::string& selector,
                          const std::string& canon, const std::string& alg) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
-  close(fd);
+  const int port = farside::testing::FreeTcpPort();
   const std::string conf = dir + "/opendkim-" + selector + ".conf";
   WriteFile(conf, absl::StrCat("Syslog no\nMode s\nDomain example.test\nSelector ", selector, "\nKeyFile ", key,
                                "\nSocket inet:", port, "@127.0.0.1\nCanonicalization ", canon,
