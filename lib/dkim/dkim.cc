@@ -30,6 +30,8 @@ std::string StripFws(absl::string_view s) {
   return out;
 }
 
+}  // namespace
+
 std::optional<std::string> Base64Decode(absl::string_view in) {
   static const std::string kAlpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -54,6 +56,8 @@ std::optional<std::string> Base64Decode(absl::string_view in) {
   if (pad > 2) return std::nullopt;
   return out;
 }
+
+namespace {
 
 std::string Base64Encode(absl::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
@@ -223,7 +227,11 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseTags(absl:
     // Values keep inner spaces where they mean something (n=, and none we read); the tags
     // we read are all whitespace-free.
     std::string val = std::string(absl::StripAsciiWhitespace(part.substr(eq + 1)));
-    if (name.empty()) return absl::InvalidArgumentError("empty tag name");
+    // tag-name = ALPHA *ALNUMPUNC (RFC 6376 section 3.2)
+    if (name.empty() || !absl::ascii_isalpha(static_cast<unsigned char>(name[0])) ||
+        !std::all_of(name.begin(), name.end(), [](char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
+      return absl::InvalidArgumentError(absl::StrCat("bad tag name '", name, "'"));
+    }
     for (const auto& [n, v] : tags) {
       if (n == name) return absl::InvalidArgumentError(absl::StrCat("tag '", name, "' given twice"));
     }
@@ -297,9 +305,11 @@ absl::StatusOr<Signature> ParseSignature(absl::string_view value, bool arc) {
   }
   s.header_relaxed = cparts[0] == "relaxed";
   s.body_relaxed = cparts.size() == 2 && cparts[1] == "relaxed";
-  if (std::find(s.headers.begin(), s.headers.end(), "from") == s.headers.end()) {
+  // DKIM must sign From (RFC 6376 section 5.4); an ARC message signature need not.
+  if (!arc && std::find(s.headers.begin(), s.headers.end(), "from") == s.headers.end()) {
     return absl::InvalidArgumentError("h= does not sign From");
   }
+  if (arc && s.algorithm == Algorithm::kRsaSha1) return absl::InvalidArgumentError("ARC does not allow rsa-sha1");
   if (!arc) {
     if (s.identity.empty()) s.identity = "@" + s.domain;
     const size_t at = s.identity.rfind('@');
@@ -362,10 +372,23 @@ std::string HeaderData(const RawMessage& m, const Signature& sig, const RawField
       break;
     }
   }
-  std::string own = CanonHeader(WithoutB(self), sig.header_relaxed);
-  own.resize(own.size() - 2);  // no CRLF after the signature's own field
-  data += own;
+  data += CanonWithoutB(self, sig.header_relaxed);
   return data;
+}
+
+std::string CanonWithoutB(const RawField& self, bool relaxed) {
+  std::string own = CanonHeader(WithoutB(self), relaxed);
+  own.resize(own.size() - 2);  // no CRLF after the signature's own field
+  return own;
+}
+
+std::optional<std::string> BodyHash(const RawMessage& m, const Signature& sig) {
+  std::string body = CanonBody(m.body, sig.body_relaxed);
+  if (sig.length.has_value()) {
+    if (*sig.length > body.size()) return std::nullopt;
+    body.resize(*sig.length);
+  }
+  return Sha(sig.algorithm, body);
 }
 
 absl::Status VerifyBytes(const Signature& sig, const Key& key, absl::string_view header_data) {
@@ -394,6 +417,9 @@ absl::Status VerifyBytes(const Signature& sig, const Key& key, absl::string_view
     if (pkey && EVP_PKEY_get_base_id(pkey.get()) != EVP_PKEY_RSA) return absl::InvalidArgumentError("k=rsa but not an RSA key");
   }
   if (!pkey) return absl::InvalidArgumentError("the public key does not parse");
+  if (!ed && EVP_PKEY_get_bits(pkey.get()) < 1024) {  // RFC 8301 section 3.2
+    return absl::InvalidArgumentError(absl::StrCat("the RSA key has only ", EVP_PKEY_get_bits(pkey.get()), " bits"));
+  }
   MdCtx ctx(EVP_MD_CTX_new());
   int ok = 0;
   if (ed) {
@@ -488,15 +514,12 @@ std::vector<Verdict> Verify(const Prepared& p, const std::vector<dns::Answer>& k
       }
     }
     // Body first: it is cheaper than the signature and says more when it fails.
-    std::string body = CanonBody(p.message.body, s.body_relaxed);
-    if (s.length.has_value()) {
-      if (*s.length > body.size()) {
-        done(Result::kFail, "l= is longer than the body");
-        continue;
-      }
-      body.resize(*s.length);
+    const std::optional<std::string> bh = BodyHash(p.message, s);
+    if (!bh.has_value()) {
+      done(Result::kFail, "l= is longer than the body");
+      continue;
     }
-    if (Sha(s.algorithm, body) != s.bh) {
+    if (*bh != s.bh) {
       done(Result::kFail, "the body has changed (body hash mismatch)");
       continue;
     }

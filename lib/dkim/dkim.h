@@ -55,6 +55,9 @@ struct Key {
 // A key record; NotFound for a revoked key (empty p=), InvalidArgument for a broken one.
 absl::StatusOr<Key> ParseKey(absl::string_view txt);
 
+// Base64 with folding whitespace skipped, as b=, bh= and p= carry it; nothing if malformed.
+std::optional<std::string> Base64Decode(absl::string_view in);
+
 // The tag list of a DKIM-style field: tag -> value, whitespace removed around both.
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseTags(absl::string_view value);
 
@@ -64,6 +67,11 @@ absl::Status VerifyBytes(const Signature& sig, const Key& key, absl::string_view
 // The canonicalised header data a signature covers: the h= fields, bottom up, then its own
 // field with the b= value emptied, without the final CRLF.
 std::string HeaderData(const RawMessage& m, const Signature& sig, const RawField& self);
+// A signature's own field canonicalised with its b= value emptied, without the final CRLF.
+std::string CanonWithoutB(const RawField& self, bool relaxed);
+// The body hash a signature should carry: the canonicalised body, cut to l= if it has one.
+// Nothing when l= is longer than the body.
+std::optional<std::string> BodyHash(const RawMessage& m, const Signature& sig);
 
 enum class Result { kPass, kFail, kTempError, kPermError };
 struct Verdict {

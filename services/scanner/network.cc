@@ -141,6 +141,7 @@ absl::StatusOr<std::unique_ptr<NetworkChecks>> NetworkChecks::Create(const farsi
   n->dmarc_ = config.dmarc();
   n->auth_results_ = config.auth_results();
   n->signing_ = config.dkim_signing();
+  n->arc_ = config.arc();
   for (auto [text, slot, key] : {std::make_tuple(&n->dmarc_.reject_action(), &n->dmarc_reject_action_, "reject_action"),
                                  std::make_tuple(&n->dmarc_.quarantine_action(), &n->dmarc_quarantine_action_,
                                                  "quarantine_action")}) {
@@ -171,7 +172,7 @@ absl::StatusOr<std::unique_ptr<NetworkChecks>> NetworkChecks::Create(const farsi
       n->signing_keys_[absl::AsciiStrToLower(k.domain())] = {k.selector(), *pem};
     }
   }
-  const bool any = n->spf_.enabled() || n->dkim_.enabled() || n->dmarc_.enabled() ||
+  const bool any = n->spf_.enabled() || n->dkim_.enabled() || n->dmarc_.enabled() || n->arc_.enabled() ||
                    (n->dnsbl_.enabled() && n->dnsbl_.lists_size() > 0);
   if (!any) return n;
   dns::Resolver::Options o;
@@ -211,6 +212,11 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
     p.dkim = true;
     p.dkim_prepared = dkim::Prepare(bytes, o);
     for (const dns::Query& q : p.dkim_prepared.key_queries) first.push_back(q);
+  }
+  if (arc_.enabled() && msg.headers().Find("ARC-Seal") != nullptr) {
+    p.arc = true;
+    p.arc_prepared = arc::Prepare(bytes);
+    for (const dns::Query& q : p.arc_prepared.key_queries) first.push_back(q);
   }
   if (dmarc_.enabled() && !local) {
     // One From domain, however many addresses (RFC 7489 section 6.6.1).
@@ -373,6 +379,22 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
     }
   } else if (dkim_.enabled()) {
     auth.results.push_back("dkim=none");
+  }
+  if (p.arc) {
+    const arc::Outcome o = arc::Validate(p.arc_prepared, resolver_->Lookup(p.arc_prepared.key_queries, p.deadline));
+    auto* sym = result->add_symbols();
+    const bool pass = o.result == arc::Result::kPass;
+    sym->set_name(pass ? "ARC_PASS" : "ARC_FAIL");
+    sym->set_score(pass ? arc_.pass_score() : arc_.fail_score());
+    sym->set_group("arc");
+    sym->set_description(pass ? "The message's ARC chain validates: the forwarders on it vouch for what they saw"
+                              : "The message's ARC chain is broken or forged");
+    sym->add_options(pass ? absl::StrCat(o.domain, " i=", o.instances) : o.reason);
+    auth.results.push_back(absl::StrCat("arc=", arc::ResultName(o.result),
+                                        pass ? absl::StrCat(" (i=", o.instances, ") header.d=", o.domain)
+                                             : absl::StrCat(" (", o.reason, ")")));
+  } else if (arc_.enabled()) {
+    auth.results.push_back("arc=none");
   }
   if (!p.dmarc_queries.empty()) {
     const std::vector<dns::Answer> answers = resolver_->Lookup(p.dmarc_queries, p.deadline);

@@ -1,4 +1,4 @@
-// The scanner's network checks: SPF, DKIM, DMARC and DNS block lists over one shared c-ares
+// The scanner's network checks: SPF, DKIM, ARC, DMARC and DNS block lists over one shared c-ares
 // resolver, then Authentication-Results and DKIM signing. A scan starts its lookups right
 // after parsing (Start), does its CPU work while they are on the wire, and collects them
 // (Finish), waiting no longer than the message's budget.
@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "farside/v1/config.pb.h"
 #include "farside/v1/scanner.pb.h"
+#include "lib/arc/arc.h"
 #include "lib/dkim/dkim.h"
 #include "lib/dns/resolver.h"
 #include "lib/mime/message.h"
@@ -39,6 +40,8 @@ class NetworkChecks {
     std::vector<std::string> skipped;  // checks not run, with why
     bool dkim = false;
     dkim::Prepared dkim_prepared;       // when the message carries signatures
+    bool arc = false;
+    arc::Prepared arc_prepared;         // when it carries ARC sets
     std::string from_domain;            // DMARC's, empty when it cannot run
     std::vector<dns::Query> dmarc_queries;
   };
@@ -73,6 +76,7 @@ class NetworkChecks {
   farside::v1::DmarcConfig dmarc_;
   farside::v1::AuthResultsConfig auth_results_;
   farside::v1::DkimSigningConfig signing_;
+  farside::v1::ArcConfig arc_;
   std::optional<farside::v1::Action> dmarc_reject_action_, dmarc_quarantine_action_;
   std::map<std::string, std::pair<std::string, std::string>> signing_keys_;  // domain -> selector, PEM
   std::unique_ptr<dns::Resolver> resolver_;

@@ -1,10 +1,11 @@
-// Fuzzes DKIM verification on whole messages (signature fields are anyone's to write), with
+// Fuzzes DKIM verification and ARC validation on whole messages (signature fields are anyone's to write), with
 // every key query answered by the same RSA key and a broken one in turn.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "lib/arc/arc.h"
 #include "lib/dkim/dkim.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -22,5 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   (void)farside::dkim::Verify(p, keys, o);
   (void)farside::dkim::ParseKey(in);
+  const farside::arc::Prepared a = farside::arc::Prepare(in);
+  (void)farside::arc::Validate(a, std::vector<farside::dns::Answer>(a.key_queries.size(), keys.empty() ? farside::dns::Answer{} : keys[0]));
   return 0;
 }

@@ -88,7 +88,7 @@ TEST_F(AuthTest, AVirusInAnAttachmentIsRejectedAndCleanMailGetsAuthenticationRes
   ASSERT_EQ(sink_->Messages().size(), 1u) << "the virus was not delivered";
   const std::string m = sink_->Messages()[0];
   EXPECT_TRUE(absl::StrContains(m, "Authentication-Results: mx.dest.test; spf=pass smtp.mailfrom=alice@sender.test; "
-                                   "dkim=none; dmarc=pass (p=reject dis=none) header.from=sender.test"))
+                                   "dkim=none; arc=none; dmarc=pass (p=reject dis=none) header.from=sender.test"))
       << m.substr(0, 2000);
 }
 

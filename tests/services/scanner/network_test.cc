@@ -300,7 +300,7 @@ TEST_F(NetworkTest, DkimDmarcAndAuthenticationResults) {
   EXPECT_EQ(ar->op(), farside::v1::HeaderChange::OP_INSERT);
   EXPECT_EQ(ar->value(),
             "mx.dest.test; spf=fail smtp.mailfrom=alice@example.test; "
-            "dkim=pass header.d=example.test header.s=rsa header.a=rsa-sha256; "
+            "dkim=pass header.d=example.test header.s=rsa header.a=rsa-sha256; arc=none; "
             "dmarc=pass (p=reject dis=none) header.from=example.test");
   bool removed = false;  // the forged field claiming our id goes
   for (const auto& h : r.header_changes()) {
