@@ -55,7 +55,7 @@ struct Resolver::Impl {
   int wake[2] = {-1, -1};
   std::thread loop;
 
-  std::mutex mu;  // guards `todo` and `stopping`
+  std::mutex mu;  // guards `todo`, `stopping` and `inflight`
   struct Pending {
     Query query;
     std::shared_ptr<Batch> batch;
@@ -102,8 +102,8 @@ struct Resolver::Impl {
   }
 
   // Queries on the wire, by cache key, with everyone waiting for them: concurrent messages
-  // from one sender domain cost one query. Touched only by the loop thread (and by
-  // ares_destroy once the loop has stopped).
+  // from one sender domain cost one query, and a caller that finds its query here waits
+  // without waking the loop. Guarded by `mu`.
   absl::flat_hash_map<std::string, std::vector<Pending>> inflight;
 
   struct Call {
@@ -129,7 +129,11 @@ struct Resolver::Impl {
       a.error = ares_strerror(status);
     }
     call->impl->Store(q, a);
-    auto node = call->impl->inflight.extract(call->key);
+    decltype(call->impl->inflight)::node_type node;
+    {
+      std::lock_guard<std::mutex> lock(call->impl->mu);
+      node = call->impl->inflight.extract(call->key);
+    }
     if (node.empty()) return;
     for (Pending& p : node.mapped()) {
       Batch& b = *p.batch;
@@ -224,10 +228,13 @@ struct Resolver::Impl {
       }
       for (Pending& p : batch) {
         std::string key = CacheKey(p.query.type, p.query.name);
-        auto [it, fresh] = inflight.try_emplace(key);
         Query q = p.query;
-        it->second.push_back(std::move(p));
-        if (!fresh) continue;  // already on the wire
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          auto [it, fresh] = inflight.try_emplace(key);
+          it->second.push_back(std::move(p));
+          if (!fresh) continue;  // already on the wire
+        }
         auto* call = new Call{this, std::move(key), std::move(q)};
         ares_query(channel, call->query.name.c_str(), 1 /* IN */, AresType(call->query.type),
                    &Impl::OnReply, call);
@@ -270,7 +277,9 @@ absl::StatusOr<std::unique_ptr<Resolver>> Resolver::Create(const Options& option
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   ares_options o{};
-  o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;  // names are absolute: no search list
+  // Names are absolute (no search list); sockets stay open between bursts of queries, which
+  // saves a socket, connect and close each time the channel goes idle.
+  o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_STAYOPEN;
   o.timeout = static_cast<int>(absl::ToInt64Milliseconds(options.query_timeout));
   o.tries = std::max(1, options.tries);
   if (int rc = ares_init_options(&impl->channel, &o, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
@@ -309,23 +318,29 @@ std::vector<Answer> Resolver::Lookup(const std::vector<Query>& queries, absl::Ti
   auto batch = std::make_shared<Batch>();
   batch->answers.resize(queries.size());
   for (Answer& a : batch->answers) a.status = Answer::Status::kTimeout;
-  size_t sent = 0;
+  size_t open = 0, queued = 0;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
+    std::lock_guard<std::mutex> b(batch->mu);
     for (size_t i = 0; i < queries.size(); ++i) {
       Answer cached;
       if (impl_->FromCache(queries[i], &cached)) {
         batch->answers[i] = std::move(cached);
         continue;
       }
-      ++sent;
+      ++open;
+      // Already on the wire (a Prefetch, another message): wait for that answer.
+      if (auto it = impl_->inflight.find(CacheKey(queries[i].type, queries[i].name)); it != impl_->inflight.end()) {
+        it->second.push_back({queries[i], batch, i});
+        continue;
+      }
+      ++queued;
       impl_->todo.push_back({queries[i], batch, i});
     }
-    std::lock_guard<std::mutex> b(batch->mu);
-    batch->open = sent;
+    batch->open = open;
   }
-  if (sent == 0) return batch->answers;
-  (void)!write(impl_->wake[1], "x", 1);
+  if (open == 0) return batch->answers;
+  if (queued > 0) (void)!write(impl_->wake[1], "x", 1);
   std::unique_lock<std::mutex> lock(batch->mu);
   batch->cv.wait_until(lock, absl::ToChronoTime(deadline), [&] { return batch->open == 0; });
   return batch->answers;  // what is still open stays kTimeout here

@@ -193,7 +193,7 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
   Plan p;
   p.deadline = scan_start + Dur(dns_.message_budget());
   if (resolver_ == nullptr) return p;
-  std::vector<dns::Query> first;
+  std::vector<dns::Query> spf_first;
   const bool local = NetworkSkipped(env);
   if (spf_.enabled()) {
     if (local) {
@@ -203,7 +203,7 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
     } else {
       p.spf = true;
       const std::string d = env.mail_from().empty() ? env.helo() : Domain(env.mail_from());
-      if (!d.empty()) first.push_back({d, dns::Type::kTxt});
+      if (!d.empty()) spf_first.push_back({d, dns::Type::kTxt});
     }
   }
   if (dkim_.enabled() && msg.headers().Find("DKIM-Signature") != nullptr) {
@@ -211,13 +211,15 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
     o.max_signatures = dkim_.max_signatures();
     p.dkim = true;
     p.dkim_prepared = dkim::Prepare(bytes, o);
-    for (const dns::Query& q : p.dkim_prepared.key_queries) first.push_back(q);
+    p.queries = p.dkim_prepared.key_queries;
   }
+  p.arc_at = p.queries.size();
   if (arc_.enabled() && msg.headers().Find("ARC-Seal") != nullptr) {
     p.arc = true;
     p.arc_prepared = arc::Prepare(bytes);
-    for (const dns::Query& q : p.arc_prepared.key_queries) first.push_back(q);
+    p.queries.insert(p.queries.end(), p.arc_prepared.key_queries.begin(), p.arc_prepared.key_queries.end());
   }
+  p.dmarc_at = p.queries.size();
   if (dmarc_.enabled() && !local) {
     // One From domain, however many addresses (RFC 7489 section 6.6.1).
     std::set<std::string> domains;
@@ -227,13 +229,19 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
     if (domains.size() == 1) {
       p.from_domain = *domains.begin();
       p.dmarc_queries = dmarc::Queries(p.from_domain);
-      for (const dns::Query& q : p.dmarc_queries) first.push_back(q);
+      p.queries.insert(p.queries.end(), p.dmarc_queries.begin(), p.dmarc_queries.end());
     } else {
       p.skipped.push_back(domains.empty() ? "dmarc: the message has no From domain"
                                           : "dmarc: the From field names more than one domain");
     }
   }
-  if (dnsbl_.enabled()) {
+  p.lists_at = p.queries.size();
+  // Which kinds of list are on: only those have their values worked out.
+  std::set<std::string> kinds;
+  for (const farside::v1::DnsblList& l : dnsbl_.lists()) {
+    if (l.enabled()) kinds.insert(l.check());
+  }
+  if (dnsbl_.enabled() && !kinds.empty()) {
     // What each kind of list is asked about, computed once.
     std::vector<std::string> ips, received, domains, emails;
     if (!local && !env.client_ip().empty() && !rules::IsPrivateAddress(env.client_ip())) {
@@ -241,14 +249,14 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
     }
     received = ips;
     std::set<std::string> seen(received.begin(), received.end());
-    for (const rules::Relay& r : rules::Relays(msg)) {
+    for (const rules::Relay& r : kinds.count("received") ? rules::Relays(msg) : std::vector<rules::Relay>{}) {
       if (received.size() >= dnsbl_.max_received() + ips.size()) break;
       if (r.trusted || r.hop.ip.empty() || rules::IsPrivateAddress(r.hop.ip)) continue;
       if (seen.insert(r.hop.ip).second) received.push_back(r.hop.ip);
     }
     std::set<std::string> dseen;
     for (const mime::Url& u : msg.Links().urls) {
-      if (domains.size() >= dnsbl_.max_domains()) break;
+      if (!kinds.count("domain") || domains.size() >= dnsbl_.max_domains()) break;
       if (u.ip_host) continue;
       // Hosts under a suffix the Public Suffix List does not know (.test, internal names)
       // are taken by their last two labels.
@@ -264,7 +272,7 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
       a = absl::AsciiStrToLower(a);
       if (a.find('@') != std::string::npos && eseen.insert(a).second) emails.push_back(a);
     };
-    if (!local) {
+    if (!local && kinds.count("email")) {
       email(env.mail_from());
       for (const mime::Address& a : msg.Addresses("From")) email(a.addr_spec());
     }
@@ -286,12 +294,13 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
           name = absl::StrCat(Sha1Hex(v), ".", l.zone());
         }
         if (name.empty()) continue;
-        p.lists.push_back({i, v, {name, dns::Type::kA}});
-        first.push_back(p.lists.back().query);
+        p.lists.push_back({i, v});
+        p.queries.push_back({std::move(name), dns::Type::kA});
       }
     }
   }
-  resolver_->Prefetch(first);
+  resolver_->Prefetch(spf_first);
+  resolver_->Prefetch(p.queries);
   return p;
 }
 
@@ -305,6 +314,12 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
     sk->set_reason(s.substr(s.find(':') + 2));
   }
   if (resolver_ == nullptr) return auth;
+  // Everything but SPF was sent by Start, as one vector: one wait for all of it, so a scan
+  // sleeps once rather than once per check.
+  const std::vector<dns::Answer> fetched = resolver_->Lookup(p.queries, p.deadline);
+  auto slice = [&](size_t from, size_t to) {
+    return std::vector<dns::Answer>(fetched.begin() + static_cast<long>(from), fetched.begin() + static_cast<long>(to));
+  };
   std::string spf_pass_domain;
   if (p.spf) {
     spf::Request req;
@@ -335,7 +350,7 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
   }
   std::vector<std::string> dkim_pass;
   if (p.dkim) {
-    const std::vector<dns::Answer> keys = resolver_->Lookup(p.dkim_prepared.key_queries, p.deadline);
+    const std::vector<dns::Answer> keys = slice(0, p.arc_at);
     dkim::Options o;
     o.clock_skew = absl::ToInt64Seconds(Dur(dkim_.clock_skew()));
     std::map<std::string, std::pair<double, std::vector<std::string>>> syms;  // name -> score, options
@@ -381,7 +396,7 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
     auth.results.push_back("dkim=none");
   }
   if (p.arc) {
-    const arc::Outcome o = arc::Validate(p.arc_prepared, resolver_->Lookup(p.arc_prepared.key_queries, p.deadline));
+    const arc::Outcome o = arc::Validate(p.arc_prepared, slice(p.arc_at, p.dmarc_at));
     auto* sym = result->add_symbols();
     const bool pass = o.result == arc::Result::kPass;
     sym->set_name(pass ? "ARC_PASS" : "ARC_FAIL");
@@ -397,7 +412,7 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
     auth.results.push_back("arc=none");
   }
   if (!p.dmarc_queries.empty()) {
-    const std::vector<dns::Answer> answers = resolver_->Lookup(p.dmarc_queries, p.deadline);
+    const std::vector<dns::Answer> answers = slice(p.dmarc_at, p.lists_at);
     dmarc::Input in;
     in.from_domain = p.from_domain;
     in.spf_domain = spf_pass_domain;
@@ -468,9 +483,6 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
     auth.results.push_back(std::move(ar));
   }
   if (p.lists.empty()) return auth;
-  std::vector<dns::Query> qs;
-  for (const Plan::ListQuery& q : p.lists) qs.push_back(q.query);
-  const std::vector<dns::Answer> answers = resolver_->Lookup(qs, p.deadline);
   // symbol -> (score, description, options); a symbol counts once however many values hit.
   struct Hit {
     double score = 0;
@@ -479,9 +491,9 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
   };
   std::map<std::string, Hit> hits;
   std::map<int, int> failed;  // list -> lookups that did not answer
-  for (size_t i = 0; i < qs.size(); ++i) {
+  for (size_t i = 0; i < p.lists.size(); ++i) {
     const farside::v1::DnsblList& l = dnsbl_.lists(p.lists[i].list);
-    const dns::Answer& a = answers[i];
+    const dns::Answer& a = fetched[p.lists_at + i];
     if (a.status == dns::Answer::Status::kTimeout || a.status == dns::Answer::Status::kError) {
       ++failed[p.lists[i].list];
       continue;

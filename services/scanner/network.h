@@ -31,12 +31,15 @@ class NetworkChecks {
   struct Plan {
     absl::Time deadline;
     bool spf = false;
+    // Every query Start sent but SPF's, in one vector so it is sent and awaited as one:
+    // DKIM keys, ARC keys, DMARC records, then the block lists' (from the offsets below).
+    std::vector<dns::Query> queries;
+    size_t arc_at = 0, dmarc_at = 0, lists_at = 0;
     struct ListQuery {
       int list;           // index into the config's lists
       std::string value;  // what was looked up (an address, a domain, an address's hash)
-      dns::Query query;
     };
-    std::vector<ListQuery> lists;
+    std::vector<ListQuery> lists;  // queries[lists_at + i]
     std::vector<std::string> skipped;  // checks not run, with why
     bool dkim = false;
     dkim::Prepared dkim_prepared;       // when the message carries signatures
