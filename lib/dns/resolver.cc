@@ -1,4 +1,4 @@
-// The c-ares loop and the TTL cache behind Resolver.
+// The c-ares channel, driven by whichever caller waits, and the TTL cache behind Resolver.
 #include "lib/dns/resolver.h"
 
 #include <arpa/inet.h>
@@ -10,9 +10,7 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
-#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -40,29 +38,33 @@ std::string CacheKey(Type t, const std::string& name) {
 }
 
 // One Lookup call's answers, shared with the callbacks (which may outlive the call).
+// Guarded by Impl::mu.
 struct Batch {
-  std::mutex mu;
-  std::condition_variable cv;
   std::vector<Answer> answers;
   size_t open = 0;
 };
 
 }  // namespace
 
+// No thread of its own: a caller that waits drives c-ares itself (the "leader" polls the
+// sockets and delivers every answer that comes in), and other waiters sleep until the
+// leader has read a round. A lone scan thus sends, polls and reads without handing off to
+// another thread, which is what a query costs most otherwise.
 struct Resolver::Impl {
   Options options;
   ares_channel channel = nullptr;
-  int wake[2] = {-1, -1};
-  std::thread loop;
+  int wake[2] = {-1, -1};  // interrupts a leader's poll when a new socket may be in use
 
-  std::mutex mu;  // guards `todo`, `stopping` and `inflight`
+  std::mutex mu;  // guards the channel, `inflight`, `polling` and every Batch
+  std::condition_variable progress;  // a leader finished a round
+  bool polling = false;
   struct Pending {
-    Query query;
     std::shared_ptr<Batch> batch;
     size_t index;
   };
-  std::deque<Pending> todo;
-  bool stopping = false;
+  // Queries on the wire, by cache key, with everyone waiting for them: concurrent messages
+  // from one sender domain cost one query.
+  absl::flat_hash_map<std::string, std::vector<Pending>> inflight;
 
   mutable std::mutex cache_mu;
   struct Entry {
@@ -71,22 +73,23 @@ struct Resolver::Impl {
   };
   absl::flat_hash_map<std::string, Entry> cache;
 
-  bool FromCache(const Query& q, Answer* out) {
+  bool FromCache(const Query& q, const std::string& key, Answer* out) {
     std::lock_guard<std::mutex> lock(cache_mu);
-    auto it = cache.find(CacheKey(q.type, q.name));
+    auto it = cache.find(key);
     if (it == cache.end()) return false;
     const absl::Time now = absl::Now();
     if (now >= it->second.expires) {
       cache.erase(it);
       return false;
     }
+    (void)q;
     *out = it->second.answer;
     out->cached = true;
     out->ttl = static_cast<uint32_t>(absl::ToInt64Seconds(it->second.expires - now));
     return true;
   }
 
-  void Store(const Query& q, const Answer& a) {
+  void Store(const std::string& key, const Answer& a) {
     absl::Duration ttl;
     if (a.status == Answer::Status::kOk) {
       ttl = std::min(absl::Seconds(a.ttl), options.max_ttl);
@@ -98,26 +101,21 @@ struct Resolver::Impl {
     if (ttl <= absl::ZeroDuration()) return;
     std::lock_guard<std::mutex> lock(cache_mu);
     if (cache.size() >= options.cache_entries) cache.clear();  // bounded; refills from use
-    cache[CacheKey(q.type, q.name)] = Entry{a, absl::Now() + ttl};
+    cache[key] = Entry{a, absl::Now() + ttl};
   }
-
-  // Queries on the wire, by cache key, with everyone waiting for them: concurrent messages
-  // from one sender domain cost one query, and a caller that finds its query here waits
-  // without waking the loop. Guarded by `mu`.
-  absl::flat_hash_map<std::string, std::vector<Pending>> inflight;
 
   struct Call {
     Impl* impl;
     std::string key;
-    Query query;
+    Type type;
   };
 
+  // Runs inside ares_query / ares_process_fd / ares_destroy, all called with `mu` held.
   static void OnReply(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
     std::unique_ptr<Call> call(static_cast<Call*>(arg));
     Answer a;
-    const Query& q = call->query;
     if (status == ARES_SUCCESS && abuf != nullptr && alen > 0) {
-      a = Parse(q.type, abuf, alen);
+      a = Parse(call->type, abuf, alen);
     } else if (status == ARES_ENOTFOUND) {
       a.status = Answer::Status::kNxDomain;
     } else if (status == ARES_ENODATA) {
@@ -128,19 +126,91 @@ struct Resolver::Impl {
       a.status = Answer::Status::kError;
       a.error = ares_strerror(status);
     }
-    call->impl->Store(q, a);
-    decltype(call->impl->inflight)::node_type node;
-    {
-      std::lock_guard<std::mutex> lock(call->impl->mu);
-      node = call->impl->inflight.extract(call->key);
-    }
+    call->impl->Store(call->key, a);
+    auto node = call->impl->inflight.extract(call->key);
     if (node.empty()) return;
     for (Pending& p : node.mapped()) {
-      Batch& b = *p.batch;
-      std::lock_guard<std::mutex> lock(b.mu);
-      b.answers[p.index] = a;
-      if (--b.open == 0) b.cv.notify_all();
+      p.batch->answers[p.index] = a;
+      --p.batch->open;
     }
+  }
+
+  // Sends what is neither cached nor on the wire, and attaches `batch` to all of it. With
+  // `mu` held. Returns how many answers are still to come.
+  // The sockets c-ares wants watched, as a leader's poll set is made from them.
+  std::vector<std::pair<ares_socket_t, int>> Sockets() {
+    ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+    const int bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM);
+    std::vector<std::pair<ares_socket_t, int>> out;
+    for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
+      const int b = (ARES_GETSOCK_READABLE(bits, i) ? 1 : 0) | (ARES_GETSOCK_WRITABLE(bits, i) ? 2 : 0);
+      if (b != 0) out.emplace_back(socks[i], b);
+    }
+    return out;
+  }
+
+  size_t Send(const std::vector<Query>& queries, const std::shared_ptr<Batch>& batch) {
+    size_t open = 0;
+    bool sent = false;
+    // A leader polling now watches the sockets it saw; it is woken only if that changes.
+    const std::vector<std::pair<ares_socket_t, int>> before = polling ? Sockets() : decltype(Sockets()){};
+    for (size_t i = 0; i < queries.size(); ++i) {
+      std::string key = CacheKey(queries[i].type, queries[i].name);
+      Answer cached;
+      if (FromCache(queries[i], key, &cached)) {
+        if (batch) batch->answers[i] = std::move(cached);
+        continue;
+      }
+      ++open;
+      auto [it, fresh] = inflight.try_emplace(key);
+      if (batch) it->second.push_back({batch, i});
+      if (batch) ++batch->open;
+      if (!fresh) continue;  // already on the wire: wait for that answer
+      auto* call = new Call{this, std::move(key), queries[i].type};
+      ares_query(channel, queries[i].name.c_str(), 1 /* IN */, AresType(queries[i].type), &Impl::OnReply, call);
+      sent = true;
+    }
+    if (sent && polling && Sockets() != before) (void)!write(wake[1], "x", 1);
+    return open;
+  }
+
+  // One round as leader: poll c-ares's sockets until something is readable, c-ares's next
+  // timeout, or `deadline`, then let c-ares read and time out. Releases `mu` while polling.
+  void Round(std::unique_lock<std::mutex>& lock, absl::Time deadline) {
+    polling = true;
+    ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+    const int bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM);
+    std::vector<pollfd> fds = {{wake[0], POLLIN, 0}};
+    for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
+      short ev = 0;
+      if (ARES_GETSOCK_READABLE(bits, i)) ev |= POLLIN;
+      if (ARES_GETSOCK_WRITABLE(bits, i)) ev |= POLLOUT;
+      if (ev != 0) fds.push_back({socks[i], ev, 0});
+    }
+    timeval max{0, 100000}, tv;
+    const timeval* t = ares_timeout(channel, &max, &tv);
+    int ms = static_cast<int>(t->tv_sec * 1000 + t->tv_usec / 1000) + 1;
+    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now()) + 1;
+    ms = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(ms, left)));
+    lock.unlock();
+    const int n = poll(fds.data(), fds.size(), ms);
+    lock.lock();
+    if (n > 0 && (fds[0].revents & POLLIN)) {
+      char drain[64];
+      while (read(wake[0], drain, sizeof drain) > 0) {
+      }
+    }
+    bool any = false;
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      any = true;
+      const bool r = fds[i].revents & (POLLIN | POLLERR | POLLHUP);
+      const bool w = fds[i].revents & POLLOUT;
+      ares_process_fd(channel, r ? fds[i].fd : ARES_SOCKET_BAD, w ? fds[i].fd : ARES_SOCKET_BAD);
+    }
+    if (!any) ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
+    polling = false;
+    progress.notify_all();
   }
 
   // A or AAAA records with their TTLs (n < 0: the reply did not parse).
@@ -218,56 +288,6 @@ struct Resolver::Impl {
     return a;
   }
 
-  void Loop() {
-    for (;;) {
-      std::deque<Pending> batch;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (stopping) break;
-        batch.swap(todo);
-      }
-      for (Pending& p : batch) {
-        std::string key = CacheKey(p.query.type, p.query.name);
-        Query q = p.query;
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          auto [it, fresh] = inflight.try_emplace(key);
-          it->second.push_back(std::move(p));
-          if (!fresh) continue;  // already on the wire
-        }
-        auto* call = new Call{this, std::move(key), std::move(q)};
-        ares_query(channel, call->query.name.c_str(), 1 /* IN */, AresType(call->query.type),
-                   &Impl::OnReply, call);
-      }
-      ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-      const int bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM);
-      std::vector<pollfd> fds = {{wake[0], POLLIN, 0}};
-      for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
-        short ev = 0;
-        if (ARES_GETSOCK_READABLE(bits, i)) ev |= POLLIN;
-        if (ARES_GETSOCK_WRITABLE(bits, i)) ev |= POLLOUT;
-        if (ev != 0) fds.push_back({socks[i], ev, 0});
-      }
-      timeval max{0, 100000}, tv;
-      const timeval* t = ares_timeout(channel, &max, &tv);
-      const int ms = static_cast<int>(t->tv_sec * 1000 + t->tv_usec / 1000) + 1;
-      const int n = poll(fds.data(), fds.size(), ms);
-      if (n > 0 && (fds[0].revents & POLLIN)) {
-        char drain[64];
-        while (read(wake[0], drain, sizeof drain) > 0) {
-        }
-      }
-      bool any = false;
-      for (size_t i = 1; i < fds.size(); ++i) {
-        if (fds[i].revents == 0) continue;
-        any = true;
-        const bool r = fds[i].revents & (POLLIN | POLLERR | POLLHUP);
-        const bool w = fds[i].revents & POLLOUT;
-        ares_process_fd(channel, r ? fds[i].fd : ARES_SOCKET_BAD, w ? fds[i].fd : ARES_SOCKET_BAD);
-      }
-      if (!any) ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts
-    }
-  }
 };
 
 absl::StatusOr<std::unique_ptr<Resolver>> Resolver::Create(const Options& options) {
@@ -295,8 +315,6 @@ absl::StatusOr<std::unique_ptr<Resolver>> Resolver::Create(const Options& option
     ares_destroy(impl->channel);
     return absl::InternalError("dns: pipe failed");
   }
-  Impl* raw = impl.get();
-  impl->loop = std::thread([raw] { raw->Loop(); });
   return std::unique_ptr<Resolver>(new Resolver(std::move(impl)));
 }
 
@@ -304,12 +322,11 @@ Resolver::Resolver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Resolver::~Resolver() {
   {
+    // Runs the open callbacks with ARES_EDESTRUCTION; they expect `mu` held. No caller may
+    // still be waiting: they hold the resolver.
     std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->stopping = true;
+    ares_destroy(impl_->channel);
   }
-  (void)!write(impl_->wake[1], "x", 1);
-  impl_->loop.join();
-  ares_destroy(impl_->channel);  // runs the open callbacks with ARES_EDESTRUCTION
   close(impl_->wake[0]);
   close(impl_->wake[1]);
 }
@@ -318,32 +335,21 @@ std::vector<Answer> Resolver::Lookup(const std::vector<Query>& queries, absl::Ti
   auto batch = std::make_shared<Batch>();
   batch->answers.resize(queries.size());
   for (Answer& a : batch->answers) a.status = Answer::Status::kTimeout;
-  size_t open = 0, queued = 0;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    std::lock_guard<std::mutex> b(batch->mu);
-    for (size_t i = 0; i < queries.size(); ++i) {
-      Answer cached;
-      if (impl_->FromCache(queries[i], &cached)) {
-        batch->answers[i] = std::move(cached);
-        continue;
-      }
-      ++open;
-      // Already on the wire (a Prefetch, another message): wait for that answer.
-      if (auto it = impl_->inflight.find(CacheKey(queries[i].type, queries[i].name)); it != impl_->inflight.end()) {
-        it->second.push_back({queries[i], batch, i});
-        continue;
-      }
-      ++queued;
-      impl_->todo.push_back({queries[i], batch, i});
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  impl_->Send(queries, batch);
+  while (batch->open > 0 && absl::Now() < deadline) {
+    if (!impl_->polling) {
+      impl_->Round(lock, deadline);
+    } else {
+      impl_->progress.wait_until(lock, absl::ToChronoTime(deadline));
     }
-    batch->open = open;
   }
-  if (open == 0) return batch->answers;
-  if (queued > 0) (void)!write(impl_->wake[1], "x", 1);
-  std::unique_lock<std::mutex> lock(batch->mu);
-  batch->cv.wait_until(lock, absl::ToChronoTime(deadline), [&] { return batch->open == 0; });
   return batch->answers;  // what is still open stays kTimeout here
+}
+
+void Resolver::Prefetch(const std::vector<Query>& queries) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->Send(queries, nullptr);
 }
 
 size_t Resolver::cache_size() const {

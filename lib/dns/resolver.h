@@ -1,7 +1,8 @@
-// One asynchronous DNS resolver (c-ares) for every check of a scanner: a loop thread owns
-// the c-ares channel, callers hand it a message's queries at once and wait for all of them
-// until their deadline, answers are cached by their TTL, and servers come from config (tests
-// and air-gapped sites point at their own). A caller never waits past its deadline.
+// One asynchronous DNS resolver (c-ares) for every check of a scanner: callers hand it a
+// message's queries at once and wait for all of them until their deadline (the waiting
+// caller drives c-ares itself, so no thread hand-off per answer), answers are cached by their
+// TTL, and servers come from config (tests and air-gapped sites point at their own). A
+// caller never waits past its deadline.
 #ifndef FARSIDE_LIB_DNS_RESOLVER_H_
 #define FARSIDE_LIB_DNS_RESOLVER_H_
 
@@ -53,7 +54,7 @@ class Resolver {
 
   // Sends what is not cached yet and returns at once: a scan starts its first lookups before
   // its CPU work and finds them cached, or on the wire, when it asks.
-  void Prefetch(const std::vector<Query>& queries) { Lookup(queries, absl::InfinitePast()); }
+  void Prefetch(const std::vector<Query>& queries);
 
   size_t cache_size() const;
 
