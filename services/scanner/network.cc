@@ -241,10 +241,11 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
   for (const farside::v1::DnsblList& l : dnsbl_.lists()) {
     if (l.enabled()) kinds.insert(l.check());
   }
-  if (dnsbl_.enabled() && !kinds.empty()) {
+  // Outbound mail (authenticated senders) is not looked up at all.
+  if (dnsbl_.enabled() && !kinds.empty() && !local) {
     // What each kind of list is asked about, computed once.
     std::vector<std::string> ips, received, domains, emails;
-    if (!local && !env.client_ip().empty() && !rules::IsPrivateAddress(env.client_ip())) {
+    if (!env.client_ip().empty() && !rules::IsPrivateAddress(env.client_ip())) {
       ips.push_back(env.client_ip());
     }
     received = ips;
@@ -272,7 +273,7 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
       a = absl::AsciiStrToLower(a);
       if (a.find('@') != std::string::npos && eseen.insert(a).second) emails.push_back(a);
     };
-    if (!local && kinds.count("email")) {
+    if (kinds.count("email")) {
       email(env.mail_from());
       for (const mime::Address& a : msg.Addresses("From")) email(a.addr_spec());
     }

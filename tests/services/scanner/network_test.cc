@@ -246,11 +246,15 @@ TEST_F(NetworkTest, NoQueryForListsSwitchedOffOrPrivateAddresses) {
   Make("");
   Scan("192.0.2.99", "x@nospf.test");
   Scan("10.1.2.3", "x@nospf.test");
+  Scan("192.0.2.77", "x@nospf.test", "mx.helo.test",  // outbound
+       absl::StrReplaceAll(kMessage, {{"www.spamsite.com", "www.outbound-only.com"}}), "alice");
   // dnsmasq logs each query it is asked.
   const std::string log = ReadFile(log_);
   EXPECT_TRUE(absl::StrContains(log, "99.2.0.192.zen.test")) << "the log is read: " << log.size() << " bytes";
   EXPECT_FALSE(absl::StrContains(log, "off.test"));
   EXPECT_FALSE(absl::StrContains(log, "3.2.1.10.")) << "private addresses are not looked up";
+  EXPECT_FALSE(absl::StrContains(log, "77.2.0.192.")) << "nor is mail from authenticated senders";
+  EXPECT_FALSE(absl::StrContains(log, "outbound-only.com.multi.test")) << "nor its links";
 }
 
 TEST_F(NetworkTest, SwitchedOffChecksAskNothing) {
