@@ -76,6 +76,7 @@ class AuthTest : public ::testing::Test {
 
 TEST_F(AuthTest, AVirusInAnAttachmentIsRejectedAndCleanMailGetsAuthenticationResults) {
   Start("");
+  if (HasFatalFailure()) return;
   const std::string eicar = dir_ + "/invoice.com";
   std::ofstream(eicar, std::ios::binary) << EicarTestFile();
   CommandResult bad = Send({"--body", "See the attachment.", "--attach", eicar});
@@ -94,6 +95,7 @@ TEST_F(AuthTest, AVirusInAnAttachmentIsRejectedAndCleanMailGetsAuthenticationRes
 
 TEST_F(AuthTest, ClamdAwayFollowsTheFailPolicy) {
   Start(", fail_action: soft_reject, timeout: 2s");
+  if (HasFatalFailure()) return;
   clamd_->Stop();
   const std::string file = dir_ + "/notes.txt";
   std::ofstream(file) << "notes\n";

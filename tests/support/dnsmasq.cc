@@ -27,20 +27,49 @@ int BindUdp(int* port) {
   return fd;
 }
 
+namespace {
+
+// A port free for both UDP and TCP on loopback (dnsmasq binds both), or 0.
+int FreeDnsPort() {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    int port = 0;
+    const int u = BindUdp(&port);
+    if (u < 0) continue;
+    const int t = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(t);
+    close(u);
+    if (ok) return port;
+  }
+  return 0;
+}
+
+}  // namespace
+
 Dnsmasq::Dnsmasq(const std::vector<std::string>& extra) {
-  int fd = BindUdp(&port_);  // find a free port, then let dnsmasq have it
-  if (fd >= 0) close(fd);
-  std::vector<std::string> args = {"dnsmasq", "-k", "--port=" + std::to_string(port_),
-                                   "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
-                                   "--no-hosts", "--user=root", "--pid-file="};
-  args.insert(args.end(), extra.begin(), extra.end());
-  pid_ = fork();
-  if (pid_ == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp("dnsmasq", argv.data());
-    _exit(127);
+  // Another test may take the port between our check and dnsmasq's bind: then dnsmasq exits
+  // at once, and we try another port.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port_ = FreeDnsPort();
+    std::vector<std::string> args = {"dnsmasq", "-k", "--port=" + std::to_string(port_),
+                                     "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
+                                     "--no-hosts", "--user=root", "--pid-file="};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp("dnsmasq", argv.data());
+      _exit(127);
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+    if (waitpid(pid_, nullptr, WNOHANG) == 0) return;  // still running: it has its port
+    pid_ = -1;
   }
 }
 
