@@ -391,7 +391,7 @@ std::optional<std::string> BodyHash(const RawMessage& m, const Signature& sig) {
   return Sha(sig.algorithm, body);
 }
 
-absl::Status VerifyBytes(const Signature& sig, const Key& key, absl::string_view header_data) {
+absl::Status VerifyBytes(const Signature& sig, const Key& key, absl::string_view header_data, int* rsa_bits) {
   const bool ed = sig.algorithm == Algorithm::kEd25519Sha256;
   if ((ed && key.type != "ed25519") || (!ed && key.type != "rsa")) {
     return absl::InvalidArgumentError(absl::StrCat("the key is k=", key.type, ", the signature a=", AlgorithmName(sig.algorithm)));
@@ -417,6 +417,7 @@ absl::Status VerifyBytes(const Signature& sig, const Key& key, absl::string_view
     if (pkey && EVP_PKEY_get_base_id(pkey.get()) != EVP_PKEY_RSA) return absl::InvalidArgumentError("k=rsa but not an RSA key");
   }
   if (!pkey) return absl::InvalidArgumentError("the public key does not parse");
+  if (rsa_bits) *rsa_bits = ed ? 0 : EVP_PKEY_get_bits(pkey.get());
   if (!ed && EVP_PKEY_get_bits(pkey.get()) < 1024) {  // RFC 8301 section 3.2
     return absl::InvalidArgumentError(absl::StrCat("the RSA key has only ", EVP_PKEY_get_bits(pkey.get()), " bits"));
   }
@@ -524,20 +525,12 @@ std::vector<Verdict> Verify(const Prepared& p, const std::vector<dns::Answer>& k
       continue;
     }
     const std::string data = HeaderData(p.message, s, p.message.fields[s.field]);
-    if (absl::Status st = VerifyBytes(s, *key, data); !st.ok()) {
+    int bits = 0;
+    if (absl::Status st = VerifyBytes(s, *key, data, &bits); !st.ok()) {
       done(absl::IsPermissionDenied(st) ? Result::kFail : Result::kPermError, std::string(st.message()));
       continue;
     }
-    if (s.algorithm != Algorithm::kEd25519Sha256) {
-      const unsigned char* kp = reinterpret_cast<const unsigned char*>(key->public_key.data());
-      Pkey pk(d2i_PUBKEY(nullptr, &kp, static_cast<long>(key->public_key.size())));
-      const int bits = pk ? EVP_PKEY_get_bits(pk.get()) : 0;
-      if (bits > 0 && static_cast<size_t>(bits) < options.min_rsa_bits) {
-        done(Result::kFail, absl::StrCat("the RSA key has only ", bits, " bits"));
-        continue;
-      }
-      if (bits > 0 && bits < 2048) v.weak = true;
-    }
+    if (bits > 0 && bits < 2048) v.weak = true;
     done(Result::kPass, "");
   }
   return out;

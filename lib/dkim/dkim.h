@@ -63,7 +63,10 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseTags(absl:
 
 // Verifies `sig` over the bytes the signature's field and the headers it names give.
 // `field` is the DKIM-Signature field itself. Errors say why the signature does not verify.
-absl::Status VerifyBytes(const Signature& sig, const Key& key, absl::string_view header_data);
+// RSA keys under 1024 bits are refused; `rsa_bits`, if given, gets the key's size (0 for
+// Ed25519).
+absl::Status VerifyBytes(const Signature& sig, const Key& key, absl::string_view header_data,
+                         int* rsa_bits = nullptr);
 // The canonicalised header data a signature covers: the h= fields, bottom up, then its own
 // field with the b= value emptied, without the final CRLF.
 std::string HeaderData(const RawMessage& m, const Signature& sig, const RawField& self);
@@ -87,7 +90,6 @@ struct Options {
   size_t max_signatures = 5;   // more are not checked
   int64_t clock_skew = 300;    // seconds allowed for t= in the future and x= just past
   int64_t now = 0;             // 0: the clock
-  size_t min_rsa_bits = 1024;  // shorter keys fail (RFC 8301)
 };
 
 // One message's verification in two steps: Prepare finds the signatures and the key records

@@ -1,8 +1,6 @@
 // DMARC records, organisational domains and the policy evaluation of RFC 7489 section 6.6.
 #include "lib/dmarc/dmarc.h"
 
-#include <libpsl.h>
-
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -11,18 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "lib/mime/urls.h"
 
 namespace farside::dmarc {
 namespace {
-
-const psl_ctx_t* Psl() {
-  // The newest of libpsl's built-in data and Debian's publicsuffix file; loaded once.
-  static const psl_ctx_t* psl = [] {
-    const psl_ctx_t* p = psl_latest(nullptr);
-    return p != nullptr ? p : psl_builtin();
-  }();
-  return psl;
-}
 
 std::string Clean(absl::string_view d) {
   while (absl::ConsumePrefix(&d, ".")) {
@@ -110,8 +100,7 @@ absl::StatusOr<Record> ParseRecord(absl::string_view txt) {
 std::string OrgDomain(absl::string_view domain) {
   const std::string d = Clean(domain);
   if (d.empty()) return "";
-  const char* reg = psl_registrable_domain(Psl(), d.c_str());
-  return reg == nullptr ? "" : std::string(reg);
+  return mime::OrganizationalDomain(d);
 }
 
 bool Aligned(absl::string_view a, absl::string_view b, bool strict) {

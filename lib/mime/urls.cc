@@ -119,6 +119,12 @@ bool HostCharOk(unsigned char c) {
 
 }  // namespace
 
+std::string OrganizationalDomain(absl::string_view host) {
+  const std::string h(host);
+  const char* reg = psl_registrable_domain(Psl(), h.c_str());
+  return reg == nullptr ? "" : std::string(reg);
+}
+
 std::string RegisteredDomain(absl::string_view host) {
   if (host.empty() || host.find('.') == absl::string_view::npos) return "";
   std::string h(host);

@@ -38,6 +38,9 @@ struct EmailAddress {
 // Registered domain of a host ("mail.example.co.uk" -> "example.co.uk"), or empty when its
 // suffix is not a public suffix (Debian's list, through libpsl).
 std::string RegisteredDomain(absl::string_view host);
+// The same under the default rule too, as DMARC's organisational domain wants it: unlisted
+// TLDs count as public suffixes ("a.b.example" -> "b.example"). Empty for a public suffix.
+std::string OrganizationalDomain(absl::string_view host);
 
 // Parses one URL as written in an href or in text; nullopt if it is not an http(s)/ftp URL.
 std::optional<Url> ParseUrl(absl::string_view text, Url::Source source);

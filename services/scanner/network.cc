@@ -136,6 +136,7 @@ absl::StatusOr<std::unique_ptr<NetworkChecks>> NetworkChecks::Create(const farsi
       }
       if (c.symbol().empty()) return absl::InvalidArgumentError(cp + ".symbol: required");
     }
+    if (l.enabled()) n->list_kinds_.insert(l.check());
   }
   n->dkim_ = config.dkim();
   n->dmarc_ = config.dmarc();
@@ -236,11 +237,8 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
     }
   }
   p.lists_at = p.queries.size();
-  // Which kinds of list are on: only those have their values worked out.
-  std::set<std::string> kinds;
-  for (const farside::v1::DnsblList& l : dnsbl_.lists()) {
-    if (l.enabled()) kinds.insert(l.check());
-  }
+  // Only the kinds of list that are on have their values worked out.
+  const std::set<std::string>& kinds = list_kinds_;
   // Outbound mail (authenticated senders) is not looked up at all.
   if (dnsbl_.enabled() && !kinds.empty() && !local) {
     // What each kind of list is asked about, computed once.

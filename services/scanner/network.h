@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,7 @@ class NetworkChecks {
   farside::v1::ArcConfig arc_;
   std::optional<farside::v1::Action> dmarc_reject_action_, dmarc_quarantine_action_;
   std::map<std::string, std::pair<std::string, std::string>> signing_keys_;  // domain -> selector, PEM
+  std::set<std::string> list_kinds_;  // `check` of every enabled list
   std::unique_ptr<dns::Resolver> resolver_;
 };
 
