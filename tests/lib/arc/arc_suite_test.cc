@@ -15,15 +15,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/support/paths.h"
 
 namespace farside::arc {
 namespace {
 
-std::string SharedDir() {
-  if (const char* d = std::getenv("FARSIDE_SHARED_DIR")) return d;
-  const char* src = std::getenv("FARSIDE_SOURCE_DIR");
-  return absl::StrCat(src ? src : FARSIDE_SOURCE_DIR_DEFAULT, "/../shared");
-}
+using ::farside::testing::SharedDir;
 
 TEST(ArcSuite, Validation) {
   const std::string path = SharedDir() + "/vectors/arc/valimail-arc_test_suite/tests/arc-draft-validation-tests.yml";

@@ -21,19 +21,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "tests/support/paths.h"
 #include "tests/support/shell.h"
 
 namespace farside::dkim {
 namespace {
 
-std::string SourceDir() {
-  const char* src = std::getenv("FARSIDE_SOURCE_DIR");
-  return src ? src : FARSIDE_SOURCE_DIR_DEFAULT;
-}
-std::string SharedDir() {
-  if (const char* d = std::getenv("FARSIDE_SHARED_DIR")) return d;
-  return SourceDir() + "/../shared";
-}
+using ::farside::testing::SharedDir;
+using ::farside::testing::SourceDir;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -12,15 +12,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/support/paths.h"
 
 namespace farside::dmarc {
 namespace {
 
-std::string SharedDir() {
-  if (const char* d = std::getenv("FARSIDE_SHARED_DIR")) return d;
-  const char* src = std::getenv("FARSIDE_SOURCE_DIR");
-  return absl::StrCat(src ? src : FARSIDE_SOURCE_DIR_DEFAULT, "/../shared");
-}
+using ::farside::testing::SharedDir;
 
 dns::Answer Txt(std::vector<std::string> records) {
   dns::Answer a;

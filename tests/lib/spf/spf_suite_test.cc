@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "lib/spf/spf.h"
+#include "tests/support/paths.h"
 
 namespace farside::spf {
 namespace {
@@ -23,11 +24,7 @@ using dns::Answer;
 using dns::Query;
 using dns::Type;
 
-std::string SharedDir() {
-  if (const char* d = std::getenv("FARSIDE_SHARED_DIR")) return d;
-  const char* src = std::getenv("FARSIDE_SOURCE_DIR");
-  return absl::StrCat(src ? src : FARSIDE_SOURCE_DIR_DEFAULT, "/../shared");
-}
+using ::farside::testing::SharedDir;
 
 std::string Norm(std::string d) {
   d = absl::AsciiStrToLower(d);
