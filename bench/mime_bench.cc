@@ -5,11 +5,10 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/corpus.h"
 #include "lib/mime/message.h"
 
 namespace {
@@ -20,15 +19,7 @@ std::vector<std::string>& Corpus() {
 }
 
 void Load(const std::string& dir) {
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::string name = e.path().filename().string();
-    if (name.ends_with(".md") || name.ends_with(".tsv")) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    Corpus().push_back(ss.str());
-  }
+  for (auto& [path, text] : farside::bench::LoadCorpus(dir)) Corpus().push_back(std::move(text));
 }
 
 // state.range(0): 1 builds the full model too: HTML reduced to text and links (gumbo), and
