@@ -95,9 +95,16 @@ Iconv* ConverterFor(const std::string& charset) {
 }
 
 std::string Detect(absl::string_view bytes) {
+  // What tells charsets apart is the 8-bit text: hand uchardet up to 16 KB from the first
+  // 8-bit byte rather than the whole part (it reads about 50 MB/s).
+  constexpr size_t kSample = 16 * 1024;
+  size_t first = 0;
+  while (first < bytes.size() && static_cast<unsigned char>(bytes[first]) < 0x80) ++first;
+  if (first == bytes.size()) first = 0;
+  absl::string_view sample = bytes.substr(first, kSample);
   thread_local uchardet_t ud = uchardet_new();
   uchardet_reset(ud);
-  uchardet_handle_data(ud, bytes.data(), bytes.size());
+  uchardet_handle_data(ud, sample.data(), sample.size());
   uchardet_data_end(ud);
   const char* name = uchardet_get_charset(ud);
   std::string cs = name == nullptr ? "" : NormalizeCharset(name);
@@ -208,8 +215,16 @@ Converted ToUtf8(absl::string_view bytes, absl::string_view declared) {
     }
     out.declared_ok = false;
   } else {
-    Iconv* conv = ConverterFor(cs);
-    if (conv->ok() && conv->Convert(bytes, &out.text)) return out;
+    // Mail labelled ISO-8859-1 is nearly always windows-1252 (curly quotes, the euro sign in
+    // 0x80-0x9F, where Latin-1 has unprintable C1 controls); readers and the WHATWG Encoding
+    // standard decode the label as windows-1252, and so do we. Latin-1 itself remains for
+    // the five bytes windows-1252 leaves undefined.
+    for (const std::string& decoder :
+         {cs == "iso-8859-1" ? std::string("windows-1252") : cs, cs}) {
+      Iconv* conv = ConverterFor(decoder);
+      out.text.clear();
+      if (conv->ok() && conv->Convert(bytes, &out.text)) return out;
+    }
     out.declared_ok = false;
   }
   // The declared charset did not fit: detect, then fall back to windows-1252, which maps

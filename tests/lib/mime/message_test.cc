@@ -193,6 +193,16 @@ TEST(Charset, DeclaredConvertedAndLiesDetected) {
   EXPECT_EQ(unknown.root().text, "plain ascii");
 }
 
+TEST(Charset, Iso88591ReadsAsWindows1252) {
+  // The WHATWG Encoding standard (and every mail reader) decodes the ISO-8859-1 label as
+  // windows-1252: 0x92 is a right quote, 0x80 the euro sign, not C1 controls.
+  Message m = P("Content-Type: text/plain; charset=iso-8859-1\n\nit\x92s \x80" "5");
+  EXPECT_EQ(m.root().text, "it\xE2\x80\x99s \xE2\x82\xAC" "5");
+  // The five bytes windows-1252 leaves undefined still read as Latin-1.
+  Message u = P("Content-Type: text/plain; charset=iso-8859-1\n\na\x81z");
+  EXPECT_EQ(u.root().text, "a\xC2\x81z");
+}
+
 TEST(Limits, DepthPartsAndHeadersBreachAsAnomalies) {
   std::string deep;
   for (int i = 0; i < 40; ++i) {
