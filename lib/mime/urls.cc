@@ -4,6 +4,10 @@
 #include <idn2.h>
 #include <libpsl.h>
 
+#include <array>
+#include <cstring>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -117,16 +121,8 @@ bool HostCharOk(unsigned char c) {
   return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c >= 0x80;
 }
 
-}  // namespace
-
-std::string OrganizationalDomain(absl::string_view host) {
-  const std::string h(host);
-  const char* reg = psl_registrable_domain(Psl(), h.c_str());
-  return reg == nullptr ? "" : std::string(reg);
-}
-
-std::string RegisteredDomain(absl::string_view host) {
-  if (host.empty() || host.find('.') == absl::string_view::npos) return "";
+// The registrable domain under a listed public suffix; "" when the last label is none.
+std::string RegisteredDomainUncached(absl::string_view host) {
   std::string h(host);
   size_t dot = h.rfind('.');
   std::string tld = h.substr(dot + 1);
@@ -137,6 +133,27 @@ std::string RegisteredDomain(absl::string_view host) {
   const char* reg = psl_registrable_domain(Psl(), h.c_str());
   return reg == nullptr ? "" : std::string(reg);
 }
+
+}  // namespace
+
+std::string OrganizationalDomain(absl::string_view host) {
+  const std::string h(host);
+  const char* reg = psl_registrable_domain(Psl(), h.c_str());
+  return reg == nullptr ? "" : std::string(reg);
+}
+
+std::string RegisteredDomain(absl::string_view host) {
+  if (host.empty() || host.find('.') == absl::string_view::npos) return "";
+  // The same hosts come back in message after message (a campaign's links, the big
+  // senders): remember the answers, a bounded number per thread.
+  thread_local absl::flat_hash_map<std::string, std::string> cache;
+  if (auto it = cache.find(host); it != cache.end()) return it->second;
+  if (cache.size() >= 8192) cache.clear();
+  std::string domain = RegisteredDomainUncached(host);
+  cache.emplace(host, domain);
+  return domain;
+}
+
 
 std::optional<Url> ParseUrl(absl::string_view text, Url::Source source) {
   Url u;
@@ -212,22 +229,60 @@ std::optional<Url> ParseUrl(absl::string_view text, Url::Source source) {
   return u;
 }
 
+// Byte classes for the scan of text: a table, since every byte of every text part goes by.
+enum : uint8_t { kDelim = 1, kTrailing = 2, kAtext = 4 };
+constexpr auto kClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c <= 0x20; ++c) t[c] |= kDelim;
+  for (unsigned char c : absl::string_view("<>\"'`\x7f()[]{}|,")) t[c] |= kDelim;
+  for (unsigned char c : absl::string_view(".;:!?*")) t[c] |= kTrailing;
+  for (int c = 0; c < 256; ++c) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) t[c] |= kAtext;
+  }
+  for (unsigned char c : absl::string_view(".!#$%&*+/=?^_{}~-")) t[c] |= kAtext;
+  return t;
+}();
+inline bool Is(char c, uint8_t cls) { return (kClass[static_cast<unsigned char>(c)] & cls) != 0; }
+
+// Whether a word without a scheme can be a host name at all: ParseUrl wants a listed public
+// suffix, and every one is letters or punycode. Most words with a dot ("3.5", "e.g",
+// "file.txt") stop here, before the allocations and PSL lookups of ParseUrl. Words it cannot
+// judge cheaply (8-bit, percent-encoded) go on.
+bool MayBeSchemelessHost(absl::string_view tok) {
+  absl::string_view host = tok.substr(0, tok.find_first_of("/?#\\"));
+  if (size_t at = host.rfind('@'); at != absl::string_view::npos) host.remove_prefix(at + 1);
+  for (char c : host) {
+    if (static_cast<unsigned char>(c) >= 0x80 || c == '%' || c == '[') return true;
+  }
+  if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) host = host.substr(0, colon);
+  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  size_t dot = host.rfind('.');
+  if (dot == absl::string_view::npos) return false;
+  absl::string_view tld = host.substr(dot + 1);
+  if (tld.size() < 2) return false;
+  if (absl::StartsWithIgnoreCase(tld, "xn--")) return true;
+  for (char c : tld) {
+    if (!absl::ascii_isalpha(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 void ExtractFromText(absl::string_view text, size_t max_items, Extracted* out) {
-  auto delim = [](unsigned char c) {
-    return c <= 0x20 || c == '<' || c == '>' || c == '"' || c == '\'' || c == '`' || c == 0x7f ||
-           c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' || c == '|' ||
-           c == ',';
-  };
+  // Words are runs of non-delimiters; only those with a dot can be a host or an address,
+  // so jump from dot to dot (memchr) and widen each to its word.
+  const size_t n = text.size();
   size_t i = 0;
-  while (i < text.size() && out->urls.size() + out->emails.size() < max_items) {
-    while (i < text.size() && delim(static_cast<unsigned char>(text[i]))) ++i;
-    size_t start = i;
-    while (i < text.size() && !delim(static_cast<unsigned char>(text[i]))) ++i;
-    absl::string_view tok = text.substr(start, i - start);
+  while (i < n && out->urls.size() + out->emails.size() < max_items) {
+    const void* hit = std::memchr(text.data() + i, '.', n - i);
+    if (hit == nullptr) break;
+    size_t start = static_cast<const char*>(hit) - text.data();
+    size_t end = start + 1;
+    while (start > i && !Is(text[start - 1], kDelim)) --start;
+    while (end < n && !Is(text[end], kDelim)) ++end;
+    i = end;
+    absl::string_view tok = text.substr(start, end - start);
     // Sentence punctuation after a link is not part of it.
-    while (!tok.empty() && absl::string_view(".;:!?*").find(tok.back()) != absl::string_view::npos) {
-      tok.remove_suffix(1);
-    }
+    while (!tok.empty() && Is(tok.back(), kTrailing)) tok.remove_suffix(1);
     if (tok.size() < 4 || tok.find('.') == absl::string_view::npos) continue;
     if (absl::StartsWithIgnoreCase(tok, "mailto:")) tok.remove_prefix(7);
     size_t at = tok.find('@');
@@ -237,11 +292,7 @@ void ExtractFromText(absl::string_view text, size_t max_items, Extracted* out) {
       // precedes it ("as:", "e-mail=") is not part of the address.
       absl::string_view local = tok.substr(0, at);
       size_t ls = local.size();
-      while (ls > 0 && (absl::ascii_isalnum(local[ls - 1]) ||
-                        absl::string_view(".!#$%&*+/=?^_{}~-").find(local[ls - 1]) !=
-                            absl::string_view::npos)) {
-        --ls;
-      }
+      while (ls > 0 && Is(local[ls - 1], kAtext)) --ls;
       local.remove_prefix(ls);
       while (!local.empty() && local.front() == '.') local.remove_prefix(1);
       std::string domain = absl::AsciiStrToLower(tok.substr(at + 1));
@@ -251,6 +302,7 @@ void ExtractFromText(absl::string_view text, size_t max_items, Extracted* out) {
       out->emails.push_back({absl::StrCat(local, "@", domain), reg});
       continue;
     }
+    if (!has_scheme && !MayBeSchemelessHost(tok)) continue;
     // Bare words need a dot between two letters/digits to be worth a look ("e.g." is not).
     if (std::optional<Url> u = ParseUrl(tok, Url::Source::kText)) {
       if (u->schemeless && !absl::StartsWithIgnoreCase(tok, "www.") && u->host.size() < 4) continue;
