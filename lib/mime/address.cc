@@ -238,12 +238,11 @@ std::optional<DateTime> ParseDate(absl::string_view raw) {
   int day = -1, month = -1, year = -1, hh = -1, mm = -1, ss = 0;
   std::optional<int> zone;
   for (absl::string_view t : tok) {
-    std::string low = absl::AsciiStrToLower(t);
     int n;
-    if (month < 0 && low.size() >= 3) {
+    if (month < 0 && t.size() >= 3) {
       bool found = false;
       for (int k = 0; k < 12; ++k) {
-        if (low.compare(0, 3, kMonths[k]) == 0) {
+        if (absl::EqualsIgnoreCase(t.substr(0, 3), kMonths[k])) {
           month = k + 1;
           found = true;
         }
@@ -351,23 +350,23 @@ ReceivedHop ParseReceived(absl::string_view raw) {
     size_t start = i;
     while (i < clauses.size() && !IsBlank(clauses[i]) && clauses[i] != '(') ++i;
     absl::string_view word = clauses.substr(start, i - start);
-    std::string low = absl::AsciiStrToLower(word);
-    if (low == "from") {
+    auto is = [&](absl::string_view keyword) { return absl::EqualsIgnoreCase(word, keyword); };
+    if (is("from")) {
       target = &hop.from;
       in_from = true;
-    } else if (low == "by") {
+    } else if (is("by")) {
       target = &hop.by;
       in_from = false;
-    } else if (low == "with") {
+    } else if (is("with")) {
       target = &hop.with;
       in_from = false;
-    } else if (low == "id") {
+    } else if (is("id")) {
       target = &hop.id;
       in_from = false;
-    } else if (low == "for") {
+    } else if (is("for")) {
       target = &hop.for_addr;
       in_from = false;
-    } else if (low == "via") {
+    } else if (is("via")) {
       target = nullptr;
       in_from = false;
     } else if (target != nullptr && target->empty()) {

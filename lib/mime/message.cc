@@ -351,8 +351,9 @@ std::optional<DateTime> Message::Date() const {
   return f == nullptr ? std::nullopt : ParseDate(f->raw);
 }
 
-std::vector<ReceivedHop> Message::Received() const {
-  std::vector<ReceivedHop> out;
+const std::vector<ReceivedHop>& Message::Received() const {
+  if (received_.has_value()) return *received_;
+  std::vector<ReceivedHop>& out = received_.emplace();
   for (const HeaderField* f : headers().FindAll("Received")) out.push_back(ParseReceived(f->raw));
   return out;
 }

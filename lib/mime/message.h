@@ -101,8 +101,8 @@ class Message {
   std::vector<Address> Addresses(absl::string_view name) const;
   // The Date field, if there is one that can be read.
   std::optional<DateTime> Date() const;
-  // The Received fields as hops, newest (topmost) first.
-  std::vector<ReceivedHop> Received() const;
+  // The Received fields as hops, newest (topmost) first; parsed on first use.
+  const std::vector<ReceivedHop>& Received() const;
   // Anomaly names, sorted, each once.
   const std::set<std::string>& anomalies() const { return anomalies_; }
   size_t size() const { return size_; }
@@ -121,6 +121,7 @@ class Message {
   absl::string_view raw_;
   size_t max_urls_ = 0;
   mutable std::optional<Extracted> links_;
+  mutable std::optional<std::vector<ReceivedHop>> received_;
 };
 
 }  // namespace farside::mime

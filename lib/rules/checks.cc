@@ -250,8 +250,7 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
       // (hops inside, such as a local fetchmail or content filter, come later), else the
       // newest hop with a date.
       std::optional<mime::DateTime> newest;
-      for (const mime::HeaderField* f : msg.headers().FindAll("Received")) {
-        mime::ReceivedHop hop = mime::ParseReceived(f->raw);
+      for (const mime::ReceivedHop& hop : msg.Received()) {
         if (!hop.date.has_value()) continue;
         if (!newest.has_value()) newest = hop.date;
         if (!hop.ip.empty() && !IsPrivateAddress(hop.ip)) {
@@ -482,14 +481,13 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
 std::vector<Relay> Relays(const mime::Message& msg) {
   std::vector<Relay> out;
   bool trusted = true;
-  for (const mime::HeaderField* f : msg.headers().FindAll("Received")) {
-    mime::ReceivedHop hop = mime::ParseReceived(f->raw);
+  for (const mime::ReceivedHop& hop : msg.Received()) {
     if (hop.ip.empty()) continue;  // a hop with no address (local delivery) is no relay
     // Authenticated submission extends trust, as a private address does.
     const bool auth = absl::StrContains(absl::AsciiStrToLower(hop.with), "esmtpa") ||
                       absl::StrContains(absl::AsciiStrToLower(hop.with), "esmtpsa");
     if (trusted && !IsPrivateAddress(hop.ip) && !auth) trusted = false;
-    out.push_back({std::move(hop), trusted});
+    out.push_back({hop, trusted});
   }
   return out;
 }

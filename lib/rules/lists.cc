@@ -83,9 +83,8 @@ std::vector<std::string> Values(const farside::v1::ListRule& rule, const mime::M
   std::vector<std::string> out;
   if (type == "ip") {
     std::vector<std::string> relays;
-    for (const mime::HeaderField* f : msg.headers().FindAll("Received")) {
-      std::string ip = mime::ParseReceived(f->raw).ip;
-      if (!ip.empty()) relays.push_back(ip);
+    for (const mime::ReceivedHop& hop : msg.Received()) {
+      if (!hop.ip.empty()) relays.push_back(hop.ip);
     }
     if (lookup == "received") return relays;
     if (!env.client_ip().empty()) return {env.client_ip()};

@@ -44,6 +44,22 @@ TEST(DefaultRules, SixtyOrMoreScoredRulesEachWithADescription) {
   EXPECT_GE(scored, 60);
 }
 
+TEST(DefaultRules, ShoutingLineFoundHoweverLong) {
+  // Lines with many capitals and a small letter late once made the pattern backtrack
+  // through every way of picking 20 of them, until PCRE2's match limit ended the search
+  // as "no match" before the shouting line was reached. It must hit after any such text,
+  // and a line with one small letter must not.
+  const RuleSet* rs = Defaults();
+  ASSERT_NE(rs, nullptr);
+  const std::string caps = "THEY STOLE OUR REVOLUTION. NOW WE'RE STEALING IT BACK. ACT NOW, FRIENDS!";
+  std::string title_lines;
+  for (int i = 0; i < 50; ++i) title_lines += "ABCDE FGHIJ KLMNO PQRS end\n";  // 19 capitals
+  EXPECT_TRUE(Hits(*rs, "Subject: x\n\nhello\n" + caps + "\nbye\n").count("BODY_SHOUTING"));
+  EXPECT_TRUE(Hits(*rs, "Subject: x\n\n" + title_lines + caps + "\n").count("BODY_SHOUTING"));
+  EXPECT_FALSE(Hits(*rs, "Subject: x\n\nhello\n" + caps + "x\nbye\n").count("BODY_SHOUTING"));
+  EXPECT_FALSE(Hits(*rs, "Subject: x\n\nSIXTEEN CAPS ONLY\n").count("BODY_SHOUTING"));
+}
+
 TEST(DefaultRules, HeaderForgeryChecks) {
   const RuleSet* rs = Defaults();
   ASSERT_NE(rs, nullptr);
