@@ -119,7 +119,7 @@ class Collector {
  public:
   // Room for a typical message only: a set sized for max_tokens would be allocated, cleared
   // and walked whole for every small message.
-  explicit Collector(const TokenizerOptions& o) : o_(o) { seen_.reserve(std::min<size_t>(o.max_tokens + 16, 512)); }
+  explicit Collector(const TokenizerOptions& o) : o_(o) { seen_.reserve(std::min<size_t>(o.max_tokens + 16, 1024)); }
   bool full() const { return seen_.size() >= o_.max_tokens; }
   void Add(uint64_t h) {
     if (!full()) seen_.insert(h);

@@ -227,17 +227,21 @@ std::vector<Address> ParseAddressList(absl::string_view raw) {
 std::optional<DateTime> ParseDate(absl::string_view raw) {
   DateTime dt;
   // Drop comments, then read the tokens: [day-name ","] day month year time [zone].
-  std::string text;
-  int depth = 0;
-  for (char c : raw) {
-    if (c == '(') ++depth;
-    if (depth == 0) text.push_back(c == ',' ? ' ' : c);
-    if (c == ')' && depth > 0) --depth;
+  // Dates are parsed for every Received hop: no copy unless there is a comment to drop.
+  std::string copy;
+  absl::string_view text = raw;
+  if (raw.find('(') != absl::string_view::npos) {
+    int depth = 0;
+    for (char c : raw) {
+      if (c == '(') ++depth;
+      if (depth == 0) copy.push_back(c);
+      if (c == ')' && depth > 0) --depth;
+    }
+    text = copy;
   }
-  std::vector<absl::string_view> tok = absl::StrSplit(text, absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty());
   int day = -1, month = -1, year = -1, hh = -1, mm = -1, ss = 0;
   std::optional<int> zone;
-  for (absl::string_view t : tok) {
+  for (absl::string_view t : absl::StrSplit(text, absl::ByAnyChar(" \t\r\n,"), absl::SkipEmpty())) {
     int n;
     if (month < 0 && t.size() >= 3) {
       bool found = false;
@@ -249,10 +253,16 @@ std::optional<DateTime> ParseDate(absl::string_view raw) {
       }
       if (found) continue;
     }
-    if (t.find(':') != absl::string_view::npos && hh < 0) {
-      std::vector<absl::string_view> hms = absl::StrSplit(t, ':');
-      if (hms.size() >= 2 && absl::SimpleAtoi(hms[0], &hh) && absl::SimpleAtoi(hms[1], &mm)) {
-        if (hms.size() >= 3 && !absl::SimpleAtoi(hms[2], &ss)) ss = 0;
+    if (size_t c1 = t.find(':'); c1 != absl::string_view::npos && hh < 0) {
+      const size_t c2 = t.find(':', c1 + 1);
+      absl::string_view h = t.substr(0, c1);
+      absl::string_view m = t.substr(c1 + 1, c2 == absl::string_view::npos ? absl::string_view::npos : c2 - c1 - 1);
+      if (absl::SimpleAtoi(h, &hh) && absl::SimpleAtoi(m, &mm)) {
+        if (c2 != absl::string_view::npos) {
+          absl::string_view sec = t.substr(c2 + 1);
+          sec = sec.substr(0, sec.find(':'));
+          if (!absl::SimpleAtoi(sec, &ss)) ss = 0;
+        }
       }
       continue;
     }
