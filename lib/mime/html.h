@@ -26,8 +26,9 @@ struct HtmlContent {
 
 // The HTML5 tokenizer (WHATWG "tokenization": tags, attributes, comments, raw text,
 // character references) with the few tree-construction rules that decide what is visible
-// (the head, invisible elements, implied ends of links). One pass, no tree: about ten
-// times gumbo's speed. `html` must be UTF-8. At most `max_nodes` tags and text runs are read.
+// (the head, hidden elements, framesets, content moved out of tables, implied ends of links).
+// One pass, no tree: about ten times gumbo's speed. Invalid UTF-8 reads as U+FFFD. At most
+// `max_nodes` tags are read.
 HtmlContent HtmlToText(absl::string_view html, size_t max_nodes = 100000);
 
 // The same from gumbo's full HTML5 tree construction: the reference the tokenizer is
