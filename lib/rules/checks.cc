@@ -487,7 +487,7 @@ std::vector<Relay> Relays(const mime::Message& msg) {
     const bool auth = absl::StrContains(absl::AsciiStrToLower(hop.with), "esmtpa") ||
                       absl::StrContains(absl::AsciiStrToLower(hop.with), "esmtpsa");
     if (trusted && !IsPrivateAddress(hop.ip) && !auth) trusted = false;
-    out.push_back({hop, trusted});
+    out.push_back({&hop, trusted});
   }
   return out;
 }
@@ -505,8 +505,8 @@ std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_v
     for (const Relay& r : Relays(msg)) {
       if (r.trusted != want_trusted) continue;
       if (!out.empty()) out.push_back(' ');
-      absl::StrAppend(&out, "[ ip=", r.hop.ip, " rdns=", r.hop.from_rdns, " helo=", r.hop.from,
-                      " by=", r.hop.by, " ident= envfrom= intl=", r.trusted ? 1 : 0, " id=", r.hop.id,
+      absl::StrAppend(&out, "[ ip=", r.hop->ip, " rdns=", r.hop->from_rdns, " helo=", r.hop->from,
+                      " by=", r.hop->by, " ident= envfrom= intl=", r.trusted ? 1 : 0, " id=", r.hop->id,
                       " auth= msa=0 ]");
     }
     return out;

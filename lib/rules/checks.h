@@ -54,7 +54,7 @@ std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_v
 // as SpamAssassin infers them: relays from private addresses or with authenticated
 // submission at the top are trusted; the first other one and all below it are not.
 struct Relay {
-  mime::ReceivedHop hop;
+  const mime::ReceivedHop* hop;  // in msg.Received(), which outlives the relays
   bool trusted = false;
 };
 std::vector<Relay> Relays(const mime::Message& msg);

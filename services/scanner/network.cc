@@ -250,8 +250,8 @@ NetworkChecks::Plan NetworkChecks::Start(absl::string_view bytes, const mime::Me
     std::set<std::string> seen(received.begin(), received.end());
     for (const rules::Relay& r : kinds.count("received") ? rules::Relays(msg) : std::vector<rules::Relay>{}) {
       if (received.size() >= dnsbl_.max_received() + ips.size()) break;
-      if (r.trusted || r.hop.ip.empty() || rules::IsPrivateAddress(r.hop.ip)) continue;
-      if (seen.insert(r.hop.ip).second) received.push_back(r.hop.ip);
+      if (r.trusted || r.hop->ip.empty() || rules::IsPrivateAddress(r.hop->ip)) continue;
+      if (seen.insert(r.hop->ip).second) received.push_back(r.hop->ip);
     }
     std::set<std::string> dseen;
     for (const mime::Url& u : msg.Links().urls) {
