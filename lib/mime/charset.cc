@@ -219,10 +219,10 @@ Converted ToUtf8(absl::string_view bytes, absl::string_view declared) {
     // 0x80-0x9F, where Latin-1 has unprintable C1 controls); readers and the WHATWG Encoding
     // standard decode the label as windows-1252, and so do we. Latin-1 itself remains for
     // the five bytes windows-1252 leaves undefined.
-    for (const std::string& decoder :
-         {cs == "iso-8859-1" ? std::string("windows-1252") : cs, cs}) {
+    std::vector<std::string> decoders = {cs};
+    if (cs == "iso-8859-1") decoders.insert(decoders.begin(), "windows-1252");
+    for (const std::string& decoder : decoders) {
       Iconv* conv = ConverterFor(decoder);
-      out.text.clear();
       if (conv->ok() && conv->Convert(bytes, &out.text)) return out;
     }
     out.declared_ok = false;
