@@ -50,6 +50,10 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"all_trusted", Check::kAllTrusted},
       {"no_relays", Check::kNoRelays},
       {"missing_to", Check::kMissingTo},
+      {"envelope_from_matches_relay", Check::kEnvelopeFromMatchesRelay},
+      {"envelope_from_is_from", Check::kEnvelopeFromIsFrom},
+      {"received_removed", Check::kReceivedRemoved},
+      {"url_shortener", Check::kUrlShortener},
   };
   for (const auto& [name, check] : kPlain) {
     if (text == name) {
@@ -117,6 +121,8 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"image_count", Check::kImageCount, true, 1, 2},
       {"header_count", Check::kHeaderCount, true, 2, 2},
       {"uppercase_percent", Check::kUppercasePercent, false, 2, 2},
+      {"from_in_list", Check::kFromInList, true, 0, 0},
+      {"reply_to_in_list", Check::kReplyToInList, true, 0, 0},
   };
   size_t open = text.find('(');
   if (open != absl::string_view::npos && absl::EndsWith(text, ")")) {
@@ -191,11 +197,60 @@ std::vector<std::string> AddressesOf(const mime::Message& msg, absl::string_view
   return out;
 }
 
+// The first address of each field, lower case (SpamAssassin's "Field:addr").
+std::string FirstAddress(const mime::Message& msg, absl::string_view field) {
+  if (field == "EnvelopeFrom") return absl::AsciiStrToLower(PseudoHeader(msg, field).value_or(""));
+  const mime::HeaderField* f = msg.headers().Find(field);
+  if (f == nullptr) return "";
+  std::vector<mime::Address> a = mime::ParseAddressList(f->raw);
+  return a.empty() ? "" : absl::AsciiStrToLower(a[0].addr_spec());
+}
+
+// The sender's addresses: Resent-From's when it has any, else the first address of From,
+// Envelope-Sender, Resent-Sender, X-Envelope-From and the envelope sender.
+std::vector<std::string> SenderAddresses(const mime::Message& msg) {
+  std::vector<std::string> out;
+  if (const mime::HeaderField* f = msg.headers().Find("Resent-From");
+      f != nullptr && !absl::StripAsciiWhitespace(f->raw).empty()) {
+    for (const mime::Address& a : mime::ParseAddressList(f->raw)) {
+      out.push_back(absl::AsciiStrToLower(a.addr_spec()));
+    }
+    return out;
+  }
+  for (const char* field : {"From", "Envelope-Sender", "Resent-Sender", "X-Envelope-From", "EnvelopeFrom"}) {
+    std::string a = FirstAddress(msg, field);
+    if (!a.empty()) out.push_back(std::move(a));
+  }
+  return out;
+}
+
+// Whether a link's host is a URL shortener's: the host itself, its www-less name, or (for a
+// third-level name) ".domain" listed for every host under it. Bare two-label hosts need a
+// path to count, as a shortened link always has one.
+bool IsShortener(const mime::Url& u, const std::set<std::string>& shorteners) {
+  if (u.scheme != "http" && u.scheme != "https") return false;
+  const std::string& host = u.host;
+  const size_t levels = std::count(host.begin(), host.end(), '.');
+  if (levels == 1) {
+    size_t at = u.url.find(host);
+    absl::string_view rest = at == std::string::npos ? "" : absl::string_view(u.url).substr(at + host.size());
+    rest = rest.substr(0, rest.find_first_of("?#"));
+    bool path = false;
+    for (char ch : rest) path |= absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+    if (!path) return false;
+  }
+  if (shorteners.count(host)) return true;
+  if (levels != 2) return false;
+  if (absl::StartsWith(host, "www.")) return shorteners.count(host.substr(4)) > 0;
+  return shorteners.count(host.substr(host.find('.'))) > 0;
+}
+
 }  // namespace
 
 std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg,
-                                    const FreemailDomains& freemail) {
+                                    const CheckData& data) {
   using Check = CheckSpec::Kind;
+  const FreemailDomains& freemail = data.freemail;
   auto leaves = [&](auto pred) {
     for (const mime::Part& p : msg.parts()) {
       if (p.is_leaf() && pred(p)) return true;
@@ -472,6 +527,75 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
       }
       return "";
     }
+    case Check::kEnvelopeFromMatchesRelay: {
+      // The envelope sender's registered domain is that of the first untrusted relay's
+      // reverse DNS name (or, with only trusted relays, of any of theirs).
+      const std::string sender = FirstAddress(msg, "EnvelopeFrom");
+      const size_t at = sender.rfind('@');
+      if (at == std::string::npos || sender.find('.', at) == std::string::npos) return std::nullopt;
+      const std::string domain = mime::RegisteredDomain(sender.substr(at + 1));
+      const std::vector<Relay> relays = Relays(msg);
+      std::vector<const Relay*> look;
+      for (const Relay& rl : relays) {
+        if (!rl.trusted) {
+          look = {&rl};
+          break;
+        }
+        look.push_back(&rl);
+      }
+      for (const Relay* rl : look) {
+        if (rl->hop->from_rdns.empty()) continue;
+        if (mime::RegisteredDomain(absl::AsciiStrToLower(rl->hop->from_rdns)) == domain) {
+          return rl->hop->from_rdns;
+        }
+      }
+      return std::nullopt;
+    }
+    case Check::kEnvelopeFromIsFrom:
+      // Two empty addresses are equal too, as SpamAssassin compares them.
+      if (FirstAddress(msg, "EnvelopeFrom") == FirstAddress(msg, "From")) return "";
+      return std::nullopt;
+    case Check::kReceivedRemoved: {
+      // No Received field at all, or the traces of list software known to drop them
+      // (ezmlm's, MSN Groups').
+      const std::vector<const mime::HeaderField*> rcvd = msg.headers().FindAll("Received");
+      if (rcvd.empty()) return "no Received";
+      static const Regex* const kList = new Regex(*Regex::Compile("^contact \\S+@\\S+; run by ezmlm$", "m"));
+      static const Regex* const kDelivered = new Regex(*Regex::Compile("^mailing list \\S+@\\S+", "m"));
+      static const Regex* const kQmail = new Regex(*Regex::Compile(
+          "qmail \\d+ invoked (?:from network|by .{3,20})\\); \\d+ ... \\d+", ""));
+      static const Regex* const kMsn = new Regex(*Regex::Compile("from groups\\.msn\\.com \\(\\S+\\.msn\\.com ", ""));
+      std::string all;
+      for (const mime::HeaderField* f : rcvd) absl::StrAppend(&all, f->value, "\n");
+      const mime::HeaderField* list = msg.headers().Find("Mailing-List");
+      const mime::HeaderField* dlto = msg.headers().Find("Delivered-To");
+      if (list != nullptr && kList->Find(list->value, 100000) && dlto != nullptr &&
+          kDelivered->Find(dlto->value, 100000) && kQmail->Find(all, 100000)) {
+        return "ezmlm";
+      }
+      if (kMsn->Find(all, 100000)) return "groups.msn.com";
+      return std::nullopt;
+    }
+    case Check::kUrlShortener:
+      for (const mime::Url& u : msg.Links().urls) {
+        if (IsShortener(u, data.url_shorteners)) return u.host;
+      }
+      return std::nullopt;
+    case Check::kFromInList:
+    case Check::kReplyToInList: {
+      auto it = data.address_lists.find(r.arg);
+      if (it == data.address_lists.end()) return std::nullopt;
+      std::vector<std::string> addrs;
+      if (r.kind == Check::kFromInList) {
+        addrs = SenderAddresses(msg);
+      } else if (std::string a = FirstAddress(msg, "Reply-To"); !a.empty()) {
+        addrs.push_back(std::move(a));
+      }
+      for (const std::string& a : addrs) {
+        if (it->second.Find(a, 100000)) return a;
+      }
+      return std::nullopt;
+    }
     case Check::kNone: break;
   }
   return std::nullopt;
@@ -508,6 +632,26 @@ std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_v
       absl::StrAppend(&out, "[ ip=", r.hop->ip, " rdns=", r.hop->from_rdns, " helo=", r.hop->from,
                       " by=", r.hop->by, " ident= envfrom= intl=", r.trusted ? 1 : 0, " id=", r.hop->id,
                       " auth= msa=0 ]");
+    }
+    return out;
+  }
+  if (name == "ALL-TRUSTED" || name == "ALL-INTERNAL" || name == "ALL-UNTRUSTED" ||
+      name == "ALL-EXTERNAL") {
+    // Trusted and internal relays are the same ones here. Received field k (newest first)
+    // was added by the k-th relay's receiver; the fields above the first untrusted relay's
+    // Received could only be added by trusted hosts. As SpamAssassin does, each side
+    // includes that one Received field.
+    size_t trusted = 0;
+    for (const Relay& r : Relays(msg)) trusted += r.trusted;
+    const bool want_trusted = name == "ALL-TRUSTED" || name == "ALL-INTERNAL";
+    std::string out;
+    long rcvd = -1;
+    for (const mime::HeaderField& f : msg.headers().fields()) {
+      if (absl::EqualsIgnoreCase(f.name, "Received")) ++rcvd;
+      const bool keep = want_trusted ? rcvd <= static_cast<long>(trusted) : rcvd >= static_cast<long>(trusted);
+      if (!keep) continue;
+      absl::StrAppend(&out, f.name, ": ", f.value, "\n");
+      if (want_trusted && rcvd == static_cast<long>(trusted)) break;  // that one Received
     }
     return out;
   }

@@ -3,6 +3,7 @@
 #ifndef FARSIDE_LIB_RULES_CHECKS_H_
 #define FARSIDE_LIB_RULES_CHECKS_H_
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,10 +24,12 @@ struct CheckSpec {
                      kHtmlTextUnder, kEncryptedArchive, kExecutableContent, kCharsetMismatch,
                      kHtmlImageText, kBodyLengthUnder, kImageCount, kHeaderCount,
                      kSubjectAllCaps, kUppercasePercent, kFreemailFrom, kFreemailHeader,
-                     kFreemailReplyTo, kAllTrusted, kNoRelays, kMissingTo };
+                     kFreemailReplyTo, kAllTrusted, kNoRelays, kMissingTo,
+                     kEnvelopeFromMatchesRelay, kEnvelopeFromIsFrom, kReceivedRemoved,
+                     kUrlShortener, kFromInList, kReplyToInList };
   Kind kind = Kind::kNone;
   std::optional<double> min, max;  // numeric arguments; unset: "undef" (open)
-  std::string arg;                 // a text argument (image type, field name, replyto|reply)
+  std::string arg;                 // a text argument (image type, field name, list name, ...)
   std::optional<Regex> regex;      // the freemail checks' optional pattern
 };
 
@@ -39,15 +42,26 @@ struct FreemailDomains {
   bool Contains(absl::string_view address) const;
 };
 
+// What the rule files declare for the checks to read.
+struct CheckData {
+  FreemailDomains freemail;
+  // Address lists by name (RuleFile.address_lists): one case-blind pattern over the whole
+  // address per list.
+  std::map<std::string, Regex> address_lists;
+  std::set<std::string> url_shorteners;  // host names, or ".example" for its subdomains
+};
+
 // Reads a check's name and arguments; InvalidArgument for an unknown one.
 absl::Status ParseCheck(absl::string_view text, CheckSpec* c);
 // Runs a check: nullopt when it does not hit, else what it found (may be empty).
 std::optional<std::string> RunCheck(const CheckSpec& c, const mime::Message& msg,
-                                    const FreemailDomains& freemail);
+                                    const CheckData& data);
 
 // SpamAssassin's pseudo-headers, made from the message: X-Spam-Relays-Trusted, -Untrusted,
 // -Internal, -External (the Received relays), EnvelopeFrom (the envelope sender the
-// receiving MTA recorded). nullopt for any other name.
+// receiving MTA recorded), ALL-TRUSTED, ALL-UNTRUSTED, ALL-INTERNAL, ALL-EXTERNAL (the
+// header fields those relays may have added, one "Name: value" line each). nullopt for any
+// other name.
 std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_view name);
 
 // The relays of the Received fields, newest first. With no trusted networks configured,

@@ -38,6 +38,30 @@ std::string Shorten(absl::string_view s) {
   return absl::StrCat(s.substr(0, cut), "...");
 }
 
+// One case-blind regex for glob patterns, anchored at `start` and the end: '*' and '?'
+// become `star` and `question` (which may be the '?' itself, taken literally).
+absl::StatusOr<Regex> GlobsRegex(const std::vector<std::string>& globs, absl::string_view start,
+                                 absl::string_view star, absl::string_view question) {
+  std::string re = absl::StrCat(start, "(?:");
+  for (size_t i = 0; i < globs.size(); ++i) {
+    if (i > 0) re += "|";
+    for (char ch : globs[i]) {
+      if (ch == '*') {
+        absl::StrAppend(&re, star);
+      } else if (ch == '?' && question != "?") {
+        absl::StrAppend(&re, question);
+      } else if (absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_') {
+        re.push_back(ch);
+      } else {
+        re += "\\";
+        re.push_back(ch);
+      }
+    }
+  }
+  re += ")$";
+  return Regex::Compile(re, "i");
+}
+
 absl::Status RuleError(const std::string& file, const std::string& rule, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(file, ": rule ", rule, ": ", why));
 }
@@ -168,6 +192,7 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
   std::vector<CompiledRule> all;
   std::map<std::string, std::pair<size_t, bool>> defined;  // name -> (index in all, imported)
   std::vector<std::string> wildcards;  // freemail domains with '*'
+  std::map<std::string, std::vector<std::string>> address_lists;
 
   for (const File& file : files) {
     for (const auto& r : file.rules.rules()) {
@@ -194,10 +219,17 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
     for (const std::string& d : file.rules.freemail_domains()) {
       const std::string lower = absl::AsciiStrToLower(d);
       if (lower.find('*') == std::string::npos) {
-        set->freemail_.exact.insert(lower);
+        set->data_.freemail.exact.insert(lower);
       } else {
         wildcards.push_back(lower);
       }
+    }
+    for (const auto& l : file.rules.address_lists()) {
+      auto& patterns = address_lists[l.name()];
+      patterns.insert(patterns.end(), l.patterns().begin(), l.patterns().end());
+    }
+    for (const std::string& h : file.rules.url_shorteners()) {
+      set->data_.url_shorteners.insert(absl::AsciiStrToLower(h));
     }
     for (const auto& l : file.rules.lists()) {
       if (defined.count(l.name())) {
@@ -208,24 +240,29 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
     }
   }
   if (!wildcards.empty()) {
-    std::string re = "@(?:";
-    for (size_t i = 0; i < wildcards.size(); ++i) {
-      if (i > 0) re += "|";
-      for (char ch : wildcards[i]) {
-        if (ch == '*') {
-          re += "[^.]*";
-        } else if (absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '-') {
-          re.push_back(ch);
-        } else {
-          re += "\\";
-          re.push_back(ch);
-        }
-      }
-    }
-    re += ")$";
-    absl::StatusOr<Regex> w = Regex::Compile(re, "i");
+    // '*' stays inside one label ("aol.*", "*.free.hr").
+    absl::StatusOr<Regex> w = GlobsRegex(wildcards, "@", "[^.]*", "?");
     if (!w.ok()) return absl::InvalidArgumentError(absl::StrCat("freemail_domains: ", w.status().message()));
-    set->freemail_.wildcard = std::move(*w);
+    set->data_.freemail.wildcard = std::move(*w);
+  }
+  for (const auto& [name, patterns] : address_lists) {
+    absl::StatusOr<Regex> l = GlobsRegex(patterns, "^", ".*", ".");
+    if (!l.ok()) return absl::InvalidArgumentError(absl::StrCat("address list ", name, ": ", l.status().message()));
+    set->data_.address_lists.emplace(name, std::move(*l));
+  }
+  // A check that reads an address list needs the list.
+  auto imported_rule = [&](const CompiledRule& c) { return defined.at(c.name).second; };
+  for (auto it = all.begin(); it != all.end();) {
+    const CheckSpec::Kind k = it->check.kind;
+    if (it->kind != Kind::kCheck || (k != CheckSpec::Kind::kFromInList && k != CheckSpec::Kind::kReplyToInList) ||
+        set->data_.address_lists.count(it->check.arg)) {
+      ++it;
+      continue;
+    }
+    absl::Status s = RuleError(it->file, it->name, absl::StrCat("no address list '", it->check.arg, "'"));
+    if (skipped == nullptr || !imported_rule(*it)) return s;
+    skipped->push_back({it->file, it->name, "", std::string(s.message())});
+    it = all.erase(it);
   }
   std::vector<CompiledRule> plain, metas;
   for (CompiledRule& c : all) (c.kind == Kind::kMeta ? metas : plain).push_back(std::move(c));
@@ -572,7 +609,7 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
         if (possible) option = find(r, msg.raw());
         break;
       case Kind::kCheck:
-        option = RunCheck(r.check, msg, freemail_);
+        option = RunCheck(r.check, msg, data_);
         break;
       case Kind::kMeta: {
         slots.resize(r.meta_slots.size());

@@ -129,7 +129,7 @@ class RuleSet {
   std::vector<CompiledRule> rules_;  // regex rules first, then meta rules in dependency order
   std::vector<Filter> filters_;
   std::vector<ListSet::Declared> lists_;
-  FreemailDomains freemail_;
+  CheckData data_;  // what the checks read (free mail domains, address lists, ...)
   std::vector<std::string> external_;  // symbols meta rules read that no rule here makes
   std::map<std::string, farside::v1::RuleGroup> groups_;
   uint32_t match_limit_ = 100000;

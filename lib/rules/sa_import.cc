@@ -88,7 +88,8 @@ std::string StripComment(absl::string_view line) {
 
 bool PseudoHeaderName(absl::string_view f) {
   return f == "X-Spam-Relays-Trusted" || f == "X-Spam-Relays-Untrusted" ||
-         f == "X-Spam-Relays-Internal" || f == "X-Spam-Relays-External" || f == "EnvelopeFrom";
+         f == "X-Spam-Relays-Internal" || f == "X-Spam-Relays-External" || f == "EnvelopeFrom" ||
+         f == "ALL-TRUSTED" || f == "ALL-UNTRUSTED" || f == "ALL-INTERNAL" || f == "ALL-EXTERNAL";
 }
 
 // The native check behind a SpamAssassin eval: call, or "" when Farside has none.
@@ -108,6 +109,10 @@ std::string NativeCheck(absl::string_view call) {
       {"check_for_mime(mime_base64_count)", "has_base64_part"},
       {"check_for_mime(mime_qp_count)", "has_qp_part"},
       {"check_for_mime(mime_base64_encoded_text)", "base64_text"},
+      {"check_mailfrom_matches_rcvd()", "envelope_from_matches_relay"},
+      {"check_for_matching_env_and_hdr_from()", "envelope_from_is_from"},
+      {"gated_through_received_hdr_remover()", "received_removed"},
+      {"short_url()", "url_shortener"},
   };
   for (const auto& [sa, native] : kMap) {
     if (c == sa) return native;
@@ -119,6 +124,8 @@ std::string NativeCheck(absl::string_view call) {
       {"image_count(", "image_count("},
       {"check_header_count_range(", "header_count("},
       {"check_for_uppercase(", "uppercase_percent("},
+      {"check_from_in_list(", "from_in_list("},
+      {"check_replyto_in_list(", "reply_to_in_list("},
   };
   for (const auto& [sa, native] : kRenamed) {
     if (absl::StartsWith(c, sa)) return native + c.substr(std::strlen(sa));
@@ -200,14 +207,6 @@ void ParseHeader(const std::string& rest, Pending* p) {
     }
   }
   if (field == "MESSAGEID") field = "Message-ID";
-  static const char* const kPseudo[] = {"ALL-TRUSTED", "ALL-UNTRUSTED", "ALL-INTERNAL",
-                                        "ALL-EXTERNAL"};
-  for (const char* ps : kPseudo) {
-    if (field == ps) {
-      p->skip = "pseudo-header " + field;
-      return;
-    }
-  }
   if (absl::StartsWith(field, "X-Spam-") && !PseudoHeaderName(field)) {
     p->skip = "pseudo-header " + field + " (made by SpamAssassin itself)";
     return;
@@ -267,6 +266,24 @@ std::string ReplaceTags(const std::string& re, const std::map<std::string, std::
 }
 
 
+// The meta expression with each of `names` replaced by 0.
+std::string ZeroSymbols(absl::string_view meta, const std::set<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < meta.size();) {
+    const auto word = [](char ch) { return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_'; };
+    if (!word(meta[i])) {
+      out.push_back(meta[i++]);
+      continue;
+    }
+    size_t j = i;
+    while (j < meta.size() && word(meta[j])) ++j;
+    const std::string w(meta.substr(i, j - i));
+    out += names.count(w) ? "0" : w;
+    i = j;
+  }
+  return out;
+}
+
 }  // namespace
 
 int SaImport::loaded() const {
@@ -291,6 +308,8 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::map<std::string, std::string> tags, pre_tags, inter_tags, post_tags;
   std::set<std::string> replace_rules;
   std::vector<std::string> out_freemail;
+  std::map<std::string, std::vector<std::string>> address_lists;  // enlist_addrlist
+  std::set<std::string> shorteners;                                // url_shortener
   for (const RuleSet::Source& src : cf_files) {
     std::vector<bool> active;  // one entry per open if/ifplugin
     for (absl::string_view raw_line : absl::StrSplit(src.text, '\n')) {
@@ -345,6 +364,26 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
         out_freemail.push_back(name);
         for (absl::string_view d : absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
           out_freemail.emplace_back(d);
+        }
+        continue;
+      }
+      if (dir == "enlist_addrlist" && name.size() > 2 && name.front() == '(' && name.back() == ')') {
+        std::vector<std::string>& list = address_lists[name.substr(1, name.size() - 2)];
+        for (absl::string_view a : absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+          list.emplace_back(a);
+        }
+        continue;
+      }
+      if (dir == "url_shortener" || dir == "url_shortener_get" || dir == "clear_url_shortener") {
+        std::vector<std::string> hosts = absl::StrSplit(line.substr(dir.size()), absl::ByAnyChar(" \t"), absl::SkipEmpty());
+        if (dir == "clear_url_shortener" && hosts.empty()) shorteners.clear();
+        for (std::string& h : hosts) {
+          h = absl::AsciiStrToLower(h);
+          if (dir == "clear_url_shortener") {
+            shorteners.erase(h);
+          } else {
+            shorteners.insert(h);
+          }
         }
         continue;
       }
@@ -408,6 +447,12 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
 
   SaImport out;
   for (const std::string& d : out_freemail) out.rules.add_freemail_domains(d);
+  for (const auto& [name, patterns] : address_lists) {
+    farside::v1::AddressList* l = out.rules.add_address_lists();
+    l->set_name(name);
+    for (const std::string& a : patterns) l->add_patterns(a);
+  }
+  for (const std::string& h : shorteners) out.rules.add_url_shorteners(h);
   // Compile each candidate on its own, so one bad pattern costs one rule; patterns with raw
   // 8-bit bytes that are not UTF-8 get a second try in byte mode.
   std::vector<RuleSet::File> files(1);
@@ -435,6 +480,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
     auto try_one = [&](const farside::v1::Rule& r) {
       RuleSet::File f{p.file, {}, /*imported=*/true};
       *f.rules.add_rules() = r;
+      *f.rules.mutable_address_lists() = out.rules.address_lists();
       std::vector<RuleSet::Skipped> sk;
       auto rs = RuleSet::FromRuleFiles({f}, match_limit, &sk);
       return rs.ok() && sk.empty() ? std::string() : (sk.empty() ? std::string(rs.status().message()) : sk[0].reason);
@@ -456,10 +502,11 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
     out.by_type[p.type].loaded++;
     *out.rules.add_rules() = p.proto;
   }
-  // SpamAssassin disables a meta rule that reads a rule it does not have; reading such a
-  // symbol as 0 instead would make "!__SKIPPED" true and the meta hit where SpamAssassin's
-  // does not. So a meta rule that reads a rule left out (or never defined) is left out too,
-  // and so on up the chain. Symbols Farside's own checks make count as defined.
+  // A meta rule that reads a rule no file defines reads it as 0, as SpamAssassin's meta
+  // code does ("has undefined dependency" in its debug log). One that reads a rule defined
+  // but left out here is left out too, and so on up the chain: reading that one as 0 would
+  // make "!__SKIPPED" true where SpamAssassin's rule can hit. Symbols Farside's own checks
+  // make count as defined.
   std::set<std::string> have;
   for (const auto& r : out.rules.rules()) have.insert(r.name());
   for (const char* native : kNativeSymbols) have.insert(native);
@@ -469,28 +516,34 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
     kept.clear_rules();
     for (const auto& r : out.rules.rules()) {
       std::string missing;
+      std::set<std::string> undefined;
       if (!r.meta().empty()) {
         absl::StatusOr<Expression> e = Expression::Parse(r.meta());
         if (e.ok()) {
           for (const std::string& sym : e->symbols()) {
-            if (!have.count(sym)) {
-              missing = sym;
-              break;
+            if (have.count(sym)) continue;
+            if (!type_of.count(sym)) {
+              undefined.insert(sym);
+              continue;
             }
+            missing = sym;
+            break;
           }
         }
       }
       if (missing.empty()) {
-        *kept.add_rules() = r;
+        farside::v1::Rule& k = *kept.add_rules() = r;
+        if (!undefined.empty()) {
+          k.set_meta(ZeroSymbols(r.meta(), undefined));
+          changed = true;
+        }
         continue;
       }
       have.erase(r.name());
       changed = true;
       out.by_type["meta"].loaded--;
       out.by_type["meta"].skipped++;
-      const std::string why = type_of.count(missing)
-                                  ? absl::StrCat("reads ", missing, ", which was skipped")
-                                  : absl::StrCat("reads ", missing, ", which no rule defines");
+      const std::string why = absl::StrCat("reads ", missing, ", which was skipped");
       out.skipped.push_back({rules[r.name()].file, r.name(), "meta", why});
     }
     out.rules = std::move(kept);

@@ -96,24 +96,25 @@ endif
 
 TEST(SaImport, WhatCannotBeImportedIsSkippedWithAReason) {
   SaImport imp = Import(R"(
-header   RBL_X      eval:check_rbl('x', 'zen.example.')
-body     HTML_X     eval:html_range('ratio', 0, 0.1)
-header   TRUSTED    ALL-TRUSTED =~ /x/
+body     RAZOR_X    eval:check_razor2()
+body     PYZOR_X    eval:check_pyzor()
+header   SPAMHDR    X-Spam-Flag =~ /x/
 body     BROKEN     /(unclosed/
 uri_detail URI_D    host =~ /foo/
-meta     NEEDS_RBL  !RBL_X && BROKEN_TOO
-meta     ON_TOP     NEEDS_RBL || HTML_X
+meta     NEEDS_RAZOR  !RAZOR_X && BROKEN_TOO
+meta     ON_TOP     NEEDS_RAZOR || PYZOR_X
 )");
   EXPECT_EQ(imp.loaded(), 0);
   ASSERT_EQ(imp.skipped.size(), 7u);
   std::map<std::string, std::string> why;
   for (const auto& s : imp.skipped) why[s.rule] = s.reason;
-  EXPECT_EQ(why["RBL_X"], "eval: check_rbl");
-  EXPECT_EQ(why["HTML_X"], "eval: html_range");
-  EXPECT_THAT(why["TRUSTED"], ::testing::HasSubstr("pseudo-header ALL-TRUSTED"));
-  // SpamAssassin disables a meta rule that reads a rule it lacks; so does the importer.
-  EXPECT_EQ(why["NEEDS_RBL"], "reads RBL_X, which was skipped");
-  EXPECT_EQ(why["ON_TOP"], "reads NEEDS_RBL, which was skipped");
+  EXPECT_EQ(why["RAZOR_X"], "eval: check_razor2");
+  EXPECT_EQ(why["PYZOR_X"], "eval: check_pyzor");
+  EXPECT_THAT(why["SPAMHDR"], ::testing::HasSubstr("made by SpamAssassin itself"));
+  // A meta rule that reads a rule left out is left out: reading it as 0 would make
+  // "!RAZOR_X" true where SpamAssassin's rule could hit.
+  EXPECT_EQ(why["NEEDS_RAZOR"], "reads RAZOR_X, which was skipped");
+  EXPECT_EQ(why["ON_TOP"], "reads NEEDS_RAZOR, which was skipped");
   EXPECT_THAT(why["BROKEN"], ::testing::HasSubstr("bad regex"));
   EXPECT_THAT(why["URI_D"], ::testing::HasSubstr("uri_detail"));
 }
@@ -150,6 +151,77 @@ header  ENV_LISTS    EnvelopeFrom =~ /\@lists\./
     hits += h.rule->name + " ";
   }
   EXPECT_EQ(hits, "EXT_DYN ENV_LISTS ");
+}
+
+TEST(SaImport, AllExternalHoldsTheFieldsFromTheFirstUntrustedRelaysReceivedOn) {
+  const std::string m =
+      "X-Top: added here\n"
+      "Received: from mx.example.net (mx.example.net [10.0.0.5]) by in.example.net; Mon, 1 Jan 2024\n"
+      "X-Middle: added by mx\n"
+      "Received: from helo.test (dyn-1.isp.test [203.0.113.9]) by mx.example.net; Mon, 1 Jan 2024\n"
+      "X-Low: from outside\n"
+      "Subject: x\n\nbody\n";
+  auto msg = mime::Message::Parse(m, mime::Message::DefaultLimits());
+  const std::string ext = *PseudoHeader(msg, "ALL-EXTERNAL");
+  EXPECT_THAT(ext, ::testing::StartsWith("Received: from helo.test"));
+  EXPECT_THAT(ext, ::testing::HasSubstr("\nX-Low: from outside\nSubject: x\n"));
+  EXPECT_THAT(ext, ::testing::Not(::testing::HasSubstr("X-Middle")));
+  const std::string trusted = *PseudoHeader(msg, "ALL-TRUSTED");
+  EXPECT_THAT(trusted, ::testing::StartsWith("X-Top: added here\nReceived: from mx.example.net"));
+  EXPECT_THAT(trusted, ::testing::EndsWith("X-Middle: added by mx\nReceived: from helo.test (dyn-1.isp.test "
+                                           "[203.0.113.9]) by mx.example.net; Mon, 1 Jan 2024\n"));
+  EXPECT_THAT(trusted, ::testing::Not(::testing::HasSubstr("X-Low")));
+}
+
+// A meta rule reading a rule no file defines reads it as 0, as SpamAssassin's does.
+TEST(SaImport, UndefinedSymbolsInMetaRulesReadAsZero) {
+  SaImport imp = Import(R"(
+body  __LOTTERY  /lottery/
+meta  LOTTERY_UNSPOOFED  __LOTTERY && !__NEVER_DEFINED
+meta  NEEDS_ONE          __LOTTERY && __NEVER_DEFINED
+)");
+  ASSERT_EQ(imp.skipped_count(), 0);
+  EXPECT_EQ(Find(imp, "LOTTERY_UNSPOOFED")->meta(), "__LOTTERY && !0");
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  EXPECT_EQ(HitNames(**rs, "Subject: x\n\nwon the lottery\n"), "__LOTTERY LOTTERY_UNSPOOFED ");
+}
+
+TEST(SaImport, SenderListsShortenersAndEnvelopeChecksRun) {
+  SaImport imp = Import(R"(
+enlist_addrlist (SUSP_NTLD) *@*.top *@*.icu
+enlist_addrlist (SUSP_NTLD) billing@example.?et
+url_shortener bit.ly .page.link
+header  FROM_SUSP_NTLD    eval:check_from_in_list('SUSP_NTLD')
+header  REPLYTO_SUSP_NTLD eval:check_replyto_in_list('SUSP_NTLD')
+body    URL_SHORT         eval:short_url()
+header  RP_MATCHES        eval:check_mailfrom_matches_rcvd()
+header  ENV_IS_FROM       eval:check_for_matching_env_and_hdr_from()
+header  NO_RCVD           eval:gated_through_received_hdr_remover()
+)");
+  ASSERT_EQ(imp.skipped_count(), 0);
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  EXPECT_EQ(HitNames(**rs,
+                     "Received: from a (mail.shop.co.uk [203.0.113.9]) by mx.example.net; Mon, 1 Jan 2024\n"
+                     "Return-Path: <bounce@news.shop.co.uk>\n"
+                     "From: Shop <news@shop.top>\nReply-To: billing@example.net\nSubject: x\n\n"
+                     "see https://bit.ly/abc and http://x.page.link/q but not https://bit.ly\n"),
+            "FROM_SUSP_NTLD REPLYTO_SUSP_NTLD URL_SHORT RP_MATCHES ");
+  // No Received at all; the envelope sender is From; shortener hosts need a path or a
+  // listed parent; other registered domains do not match the relay.
+  EXPECT_EQ(HitNames(**rs, "Return-Path: <a@b.example>\nFrom: A <A@b.example>\nSubject: x\n\n"
+                           "https://bit.ly and https://y.x.page.link/q and https://www.bit.ly/z\n"),
+            "URL_SHORT ENV_IS_FROM NO_RCVD ");
+  // A rule naming a list nobody declared is an error for native rules.
+  farside::v1::RuleFile f;
+  auto* r = f.add_rules();
+  r->set_name("X");
+  r->set_check("from_in_list(NOPE)");
+  r->set_enabled(true);
+  auto bad = RuleSet::FromRuleFiles({{"mine.yaml", f, false}}, 100000, nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("no address list 'NOPE'"));
 }
 
 TEST(SaImport, EvalsWithANativeCheckAndMimeheaderRulesLoadAndRun) {
