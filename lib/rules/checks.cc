@@ -104,6 +104,85 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       c->kind = Check::kNone;
     }
   }
+  // SpamAssassin's HTML statistics: html_tag_exists(TAG), html_tag_balance(TAG,OP N),
+  // html_range(NAME,MIN,MAX) (MAX may be "inf"), html_eval(NAME,OP N),
+  // html_text_match(comment|title|anchor,REGEX), html_flag(embeds|form_action_mailto),
+  // html_image_ratio(MIN,MAX), html_title_subject_ratio(R).
+  {
+    absl::string_view t = text;
+    auto call = [&](const char* name) {
+      absl::string_view u = t;
+      if (!absl::ConsumePrefix(&u, name) || !absl::ConsumePrefix(&u, "(") || !absl::ConsumeSuffix(&u, ")")) {
+        return false;
+      }
+      t = u;
+      return true;
+    };
+    auto first = [&]() {
+      size_t comma = t.find(',');
+      absl::string_view a = absl::StripAsciiWhitespace(t.substr(0, comma));
+      t = comma == absl::string_view::npos ? absl::string_view() : t.substr(comma + 1);
+      return std::string(a);
+    };
+    auto number = [](absl::string_view v, std::optional<double>* out) {
+      double d;
+      v = absl::StripAsciiWhitespace(v);
+      if (v == "inf") return true;  // open
+      if (!absl::SimpleAtod(v, &d)) return false;
+      *out = d;
+      return true;
+    };
+    auto comparison = [&](absl::string_view v) {
+      v = absl::StripAsciiWhitespace(v);
+      for (const char* op : {"<=", ">=", "==", "!=", "<", ">"}) {
+        if (absl::ConsumePrefix(&v, op)) {
+          c->op = op;
+          return number(v, &c->min) && c->min.has_value();
+        }
+      }
+      return false;
+    };
+    auto ok = [&](Check k) {
+      c->kind = k;
+      return absl::OkStatus();
+    };
+    if (call("html_tag_exists")) {
+      c->arg = absl::AsciiStrToLower(absl::StripAsciiWhitespace(t));
+      if (!c->arg.empty()) return ok(Check::kHtmlTagExists);
+    } else if (call("html_tag_balance")) {
+      c->arg = absl::AsciiStrToLower(first());
+      if (!c->arg.empty() && comparison(t)) return ok(Check::kHtmlTagBalance);
+    } else if (call("html_eval")) {
+      c->arg = first();
+      if (!c->arg.empty() && comparison(t)) return ok(Check::kHtmlEval);
+    } else if (call("html_range")) {
+      c->arg = first();
+      std::string lo = first();
+      if (!c->arg.empty() && number(lo, &c->min) && c->min.has_value() && number(t, &c->max)) {
+        return ok(Check::kHtmlRange);
+      }
+    } else if (call("html_text_match")) {
+      c->arg = first();
+      if (c->arg == "comment" || c->arg == "title" || c->arg == "anchor") {
+        absl::StatusOr<Regex> re = Regex::Compile(t, "");
+        if (!re.ok()) return re.status();
+        c->regex = std::move(*re);
+        return ok(Check::kHtmlTextMatch);
+      }
+    } else if (call("html_flag")) {
+      c->arg = std::string(absl::StripAsciiWhitespace(t));
+      if (c->arg == "embeds" || c->arg == "form_action_mailto") return ok(Check::kHtmlFlag);
+    } else if (call("html_image_ratio")) {
+      std::string lo = first();
+      if (number(lo, &c->min) && number(t, &c->max) && c->min && c->max) return ok(Check::kHtmlImageRatio);
+    } else if (call("html_title_subject_ratio")) {
+      if (number(t, &c->min) && c->min.has_value()) return ok(Check::kHtmlTitleSubjectRatio);
+    }
+    c->kind = Check::kNone;
+    c->min.reset();
+    c->max.reset();
+    c->op.clear();
+  }
   // name(ARGS): numbers (or "undef" for an open bound), a leading text argument for some.
   struct WithArgs {
     const char* name;
@@ -245,10 +324,90 @@ bool IsShortener(const mime::Url& u, const std::set<std::string>& shorteners) {
   return shorteners.count(host.substr(host.find('.'))) > 0;
 }
 
+bool Compare(double v, const std::string& op, double n) {
+  if (op == "<") return v < n;
+  if (op == "<=") return v <= n;
+  if (op == "==") return v == n;
+  if (op == "!=") return v != n;
+  if (op == ">=") return v >= n;
+  return v > n;
+}
+
+size_t Utf8Length(absl::string_view s) {
+  size_t n = 0;
+  for (char ch : s) n += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+  return n;
+}
+
+// The HTML checks: each looks at every text/html part and hits on the first that passes.
+std::optional<std::string> RunHtmlCheck(const CheckSpec& r, const mime::Message& msg, CheckCache* cache) {
+  using Check = CheckSpec::Kind;
+  CheckCache local;
+  if (cache == nullptr) cache = &local;
+  if (!cache->sa_html.has_value()) {
+    std::vector<SaHtmlStats>& all = cache->sa_html.emplace();
+    for (const mime::Part& p : msg.parts()) {
+      if (p.is_leaf() && p.is_html()) all.push_back(SaHtml(p.text));
+    }
+  }
+  size_t k = 0;
+  for (const mime::Part& p : msg.parts()) {
+    if (!p.is_leaf() || !p.is_html()) continue;
+    const SaHtmlStats& h = (*cache->sa_html)[k++];
+    switch (r.kind) {
+      case Check::kHtmlTagExists:
+        if (h.inside.count(r.arg)) return r.arg;
+        break;
+      case Check::kHtmlTagBalance:
+        if (auto it = h.inside.find(r.arg); it != h.inside.end() && Compare(it->second, r.op, *r.min)) {
+          return absl::StrCat(r.arg, " ", it->second);
+        }
+        break;
+      case Check::kHtmlEval:
+      case Check::kHtmlRange: {
+        std::optional<double> v = h.Value(r.arg);
+        if (!v.has_value()) break;
+        const bool hit = r.kind == Check::kHtmlEval ? Compare(*v, r.op, *r.min)
+                                                    : *v > *r.min && (!r.max.has_value() || *v <= *r.max);
+        if (hit) return absl::StrCat(r.arg, " ", *v);
+        break;
+      }
+      case Check::kHtmlTextMatch:
+        for (const std::string& t : *h.Texts(r.arg)) {
+          if (auto m = r.regex->Find(t, 100000); m.has_value()) return std::string(m->substr(0, 40));
+        }
+        break;
+      case Check::kHtmlFlag:
+        if (r.arg == "embeds" ? h.embeds : h.form_action_mailto) return r.arg;
+        break;
+      case Check::kHtmlImageRatio: {
+        if (h.image_area <= 0) break;
+        size_t visible = 0;
+        for (char ch : p.Html().text) visible += !absl::ascii_isspace(static_cast<unsigned char>(ch));
+        const double ratio = visible / h.image_area;
+        if (ratio > *r.min && ratio <= *r.max) return absl::StrCat(ratio);
+        break;
+      }
+      case Check::kHtmlTitleSubjectRatio: {
+        const mime::HeaderField* subject = msg.headers().Find("Subject");
+        if (subject == nullptr || subject->value.empty()) return std::nullopt;
+        const double len = Utf8Length(subject->value);
+        for (const std::string& t : h.titles) {
+          if (!t.empty() && Utf8Length(t) / len > *r.min) return absl::StrCat(Utf8Length(t) / len);
+        }
+        break;
+      }
+      default:
+        return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg,
-                                    const CheckData& data) {
+                                    const CheckData& data, CheckCache* cache) {
   using Check = CheckSpec::Kind;
   const FreemailDomains& freemail = data.freemail;
   auto leaves = [&](auto pred) {
@@ -596,6 +755,10 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
       }
       return std::nullopt;
     }
+    case Check::kHtmlTagExists: case Check::kHtmlTagBalance: case Check::kHtmlRange:
+    case Check::kHtmlEval: case Check::kHtmlTextMatch: case Check::kHtmlFlag:
+    case Check::kHtmlImageRatio: case Check::kHtmlTitleSubjectRatio:
+      return RunHtmlCheck(r, msg, cache);
     case Check::kNone: break;
   }
   return std::nullopt;

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "lib/mime/message.h"
 #include "lib/rules/regex.h"
+#include "lib/rules/sa_html.h"
 
 namespace farside::rules {
 
@@ -26,11 +27,15 @@ struct CheckSpec {
                      kSubjectAllCaps, kUppercasePercent, kFreemailFrom, kFreemailHeader,
                      kFreemailReplyTo, kAllTrusted, kNoRelays, kMissingTo,
                      kEnvelopeFromMatchesRelay, kEnvelopeFromIsFrom, kReceivedRemoved,
-                     kUrlShortener, kFromInList, kReplyToInList };
+                     kUrlShortener, kFromInList, kReplyToInList,
+                     // SpamAssassin's HTML statistics (sa_html.h), any text/html part:
+                     kHtmlTagExists, kHtmlTagBalance, kHtmlRange, kHtmlEval, kHtmlTextMatch,
+                     kHtmlFlag, kHtmlImageRatio, kHtmlTitleSubjectRatio };
   Kind kind = Kind::kNone;
   std::optional<double> min, max;  // numeric arguments; unset: "undef" (open)
   std::string arg;                 // a text argument (image type, field name, list name, ...)
-  std::optional<Regex> regex;      // the freemail checks' optional pattern
+  std::optional<Regex> regex;      // the freemail checks' optional pattern, html_text_match's
+  std::string op;                  // html_tag_balance, html_eval: <, <=, ==, !=, >=, >
 };
 
 // The free mail providers the rule files name (RuleFile.freemail_domains).
@@ -51,11 +56,17 @@ struct CheckData {
   std::set<std::string> url_shorteners;  // host names, or ".example" for its subdomains
 };
 
+// What the checks of one message share, built on first use.
+struct CheckCache {
+  std::optional<std::vector<SaHtmlStats>> sa_html;  // one per text/html part
+};
+
 // Reads a check's name and arguments; InvalidArgument for an unknown one.
 absl::Status ParseCheck(absl::string_view text, CheckSpec* c);
-// Runs a check: nullopt when it does not hit, else what it found (may be empty).
+// Runs a check: nullopt when it does not hit, else what it found (may be empty). `cache`
+// may be null.
 std::optional<std::string> RunCheck(const CheckSpec& c, const mime::Message& msg,
-                                    const CheckData& data);
+                                    const CheckData& data, CheckCache* cache = nullptr);
 
 // SpamAssassin's pseudo-headers, made from the message: X-Spam-Relays-Trusted, -Untrusted,
 // -Internal, -External (the Received relays), EnvelopeFrom (the envelope sender the

@@ -213,6 +213,10 @@ double Expression::Evaluate(const Lookup& value) const {
   return Eval(*root_, [&](const Node& n) { return value(n.sym); });
 }
 
+double Expression::Evaluate(const std::function<double(size_t slot)>& value) const {
+  return Eval(*root_, [&](const Node& n) { return value(n.slot); });
+}
+
 double Expression::Evaluate(const double* values) const {
   return Eval(*root_, [&](const Node& n) { return values[n.slot]; });
 }

@@ -49,7 +49,8 @@ absl::StatusOr<Regex> Regex::Compile(absl::string_view pattern, absl::string_vie
   return r;
 }
 
-std::optional<absl::string_view> Regex::Find(absl::string_view text, uint32_t match_limit) const {
+std::optional<absl::string_view> Regex::Find(absl::string_view text, uint32_t match_limit,
+                                             size_t start) const {
   struct ThreadState {
     pcre2_match_data* data = pcre2_match_data_create(1, nullptr);
     pcre2_match_context* ctx = pcre2_match_context_create(nullptr);
@@ -60,12 +61,30 @@ std::optional<absl::string_view> Regex::Find(absl::string_view text, uint32_t ma
   };
   thread_local ThreadState ts;
   pcre2_set_match_limit(ts.ctx, match_limit);
-  int rc = pcre2_match(code_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0, 0,
+  int rc = pcre2_match(code_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start, 0,
                        ts.data, ts.ctx);
   if (rc < 0) return std::nullopt;  // no match, or the match limit: both are "no"
   PCRE2_SIZE* ov = pcre2_get_ovector_pointer(ts.data);
   if (ov[0] > text.size() || ov[1] > text.size() || ov[1] < ov[0]) return std::nullopt;
   return text.substr(ov[0], ov[1] - ov[0]);
+}
+
+uint32_t Regex::Count(absl::string_view text, uint32_t match_limit, uint32_t max) const {
+  uint32_t n = 0;
+  for (size_t at = 0; n < max && at <= text.size();) {
+    std::optional<absl::string_view> m = Find(text, match_limit, at);
+    if (!m.has_value()) break;
+    ++n;
+    size_t next = m->data() - text.data() + m->size();
+    if (m->empty()) {
+      // An empty match: step over one character (all of a UTF-8 sequence).
+      if (next >= text.size()) break;
+      ++next;
+      while (next < text.size() && (static_cast<unsigned char>(text[next]) & 0xC0) == 0x80) ++next;
+    }
+    at = next;
+  }
+  return n;
 }
 
 }  // namespace farside::rules

@@ -18,7 +18,11 @@ class Regex {
   // UTF-8: for imported rules written against raw bytes).
   static absl::StatusOr<Regex> Compile(absl::string_view pattern, absl::string_view flags);
   // The first match in `text`, pointing into it; nullopt if none (or the limit was hit).
-  std::optional<absl::string_view> Find(absl::string_view text, uint32_t match_limit) const;
+  // With `start`, the search begins there (lookbehinds still see what is before it).
+  std::optional<absl::string_view> Find(absl::string_view text, uint32_t match_limit,
+                                        size_t start = 0) const;
+  // How many times the pattern matches, one match after another, counting at most `max`.
+  uint32_t Count(absl::string_view text, uint32_t match_limit, uint32_t max) const;
 
   struct Code;
 

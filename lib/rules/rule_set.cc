@@ -113,6 +113,7 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
     c.pattern = pattern;
     c.flags = r.flags();
     c.with_subject = r.body_with_subject() && c.kind == Kind::kBody;
+    c.max_hits = std::max<uint32_t>(1, r.max_hits());
   }
   if (c.kind == Kind::kHeader) {
     c.header = r.header();
@@ -289,6 +290,9 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
   set->BindMetaSymbols();
   set->BindHeaderSlots();
   set->BuildPrefilters();
+  for (CompiledRule& r : set->rules_) {
+    r.on_demand = absl::StartsWith(r.name, "__") && r.score == 0 && !r.force_action.has_value();
+  }
   return set;
 }
 
@@ -325,6 +329,10 @@ void RuleSet::BuildPrefilters() {
   for (size_t i = 0; i < rules_.size(); ++i) {
     const CompiledRule& r = rules_[i];
     if (!r.regex.has_value() || r.kind == Kind::kMeta) continue;
+    // Patterns this long (SpamAssassin's homoglyph-expanded ones) take Vectorscan minutes to
+    // compile and slow every scan of the database: PCRE2 runs them alone.
+    constexpr size_t kMaxPrefilterPattern = 8192;
+    if (r.pattern.size() > kMaxPrefilterPattern) continue;
     std::string key;
     switch (r.kind) {
       case Kind::kHeader:
@@ -421,10 +429,10 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
                                        const std::function<double(const std::string&)>& known,
                                        const std::vector<char>* off) const {
   std::vector<Hit> hits;
+  CheckCache check_cache;
   // What each rule found (1 or 0), and what other checks found, asked once per symbol.
   std::vector<double> value(rules_.size(), 0);
   std::vector<double> external(external_.size(), -1);
-  std::vector<double> slots;
   // Many rules read the same address field (From:addr, From:name, ...): parse each once.
   std::map<const mime::HeaderField*, std::vector<mime::Address>> addresses;
   auto addresses_of = [&](const mime::HeaderField* f) -> const std::vector<mime::Address>& {
@@ -539,9 +547,39 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
     if (!m.has_value()) return std::nullopt;
     return Shorten(*m);
   };
-  for (const CompiledRule& r : rules_) {
-    if (off != nullptr && (*off)[&r - rules_.data()]) continue;
+  // A "multiple" rule that hit: its matches over every text of its kind, up to max_hits.
+  auto count_matches = [&](const CompiledRule& r) -> double {
+    uint32_t n = 0;
+    auto add = [&](absl::string_view t) {
+      if (n < r.max_hits) n += r.regex->Count(t, match_limit_, r.max_hits - n);
+    };
+    switch (r.kind) {
+      case Kind::kHeader:
+        if (r.header.negate() || r.header.missing()) return 1;
+        for (const std::string& v : values_of(r.header_slot)) add(v);
+        break;
+      case Kind::kBody:
+      case Kind::kRawBody:
+        for (absl::string_view t : body_texts(r.kind == Kind::kRawBody, r.with_subject)) add(t);
+        break;
+      case Kind::kUri:
+        for (const mime::Url& u : msg.Links().urls) add(u.url);
+        break;
+      case Kind::kFilename:
+        for (absl::string_view name : filename_texts()) add(name);
+        break;
+      case Kind::kFull: add(msg.raw()); break;
+      default: return 1;
+    }
+    return std::max<uint32_t>(n, 1);
+  };
+  // Sub-rules run when a meta rule first reads them (and not at all when its && or ||
+  // is decided without them); every other rule runs in order.
+  std::vector<char> done(rules_.size(), 0);
+  std::function<double(size_t)> demand;
+  auto run = [&](const CompiledRule& r) {
     std::optional<std::string> option;
+    double meta_value = 0;
     // No text of its kind can match: the regex is not run (a negated rule then hits).
     const bool possible = may_match(r);
     switch (r.kind) {
@@ -609,28 +647,37 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
         if (possible) option = find(r, msg.raw());
         break;
       case Kind::kCheck:
-        option = RunCheck(r.check, msg, data_);
+        option = RunCheck(r.check, msg, data_, &check_cache);
         break;
       case Kind::kMeta: {
-        slots.resize(r.meta_slots.size());
-        for (size_t k = 0; k < r.meta_slots.size(); ++k) {
-          int at = r.meta_slots[k];
-          if (at >= 0) {
-            slots[k] = value[at];
-            continue;
-          }
+        // A meta rule's value is its expression's (SpamAssassin's metas add up too).
+        meta_value = r.meta->Evaluate([&](size_t k) -> double {
+          const int at = r.meta_slots[k];
+          if (at >= 0) return demand(at);
           double& e = external[-1 - at];
           if (e < 0) e = std::max(0.0, known(external_[-1 - at]));
-          slots[k] = e;
-        }
-        if (r.meta->Evaluate(slots.data()) != 0) option = "";
+          return e;
+        });
+        if (meta_value != 0) option = "";
         break;
       }
     }
     if (option.has_value()) {
-      value[&r - rules_.data()] = 1;
+      value[&r - rules_.data()] = r.kind == Kind::kMeta                       ? meta_value
+                                  : r.max_hits > 1 && r.regex.has_value() ? count_matches(r)
+                                                                          : 1;
       hits.push_back({&r, std::move(*option)});
     }
+  };
+  demand = [&](size_t i) -> double {
+    if (!done[i]) {
+      done[i] = 1;
+      if (off == nullptr || !(*off)[i]) run(rules_[i]);
+    }
+    return value[i];
+  };
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    if (!rules_[i].on_demand) demand(i);
   }
   return hits;
 }

@@ -37,6 +37,9 @@ struct CompiledRule {
   int filter = -1;             // the prefilter that covers this rule, if any
   int header_slot = -1;        // header rules: which (field, part) values it reads
   bool with_subject = false;   // body rules: the Subject is one more text
+  uint32_t max_hits = 1;       // above 1: the rule's value is its match count, up to this
+  // A sub-rule ("__" name, no score, no forced action): run only when a meta rule reads it.
+  bool on_demand = false;
   // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;
@@ -87,8 +90,10 @@ class RuleSet {
     const CompiledRule* rule;
     std::string option;  // what matched, shortened
   };
-  // Runs every rule. `known(symbol)` is the value of symbols other checks found (GTUBE,
-  // anomalies, ...), read by meta rules; meta rules see earlier rules' hits too.
+  // Runs the rules. `known(symbol)` is the value of symbols other checks found (GTUBE,
+  // anomalies, ...), read by meta rules; meta rules see earlier rules' hits too. Sub-rules
+  // ("__" names with no score) run only as far as meta rules read them, so their hits are
+  // listed only then.
   // `off`, if given, has one entry per rule (see Mask): rules marked there do not run.
   std::vector<Hit> Run(const mime::Message& msg,
                        const std::function<double(const std::string&)>& known,

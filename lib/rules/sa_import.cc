@@ -14,14 +14,20 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "lib/common/config_loader.h"
 #include "lib/rules/expression.h"
+#include "lib/rules/regex.h"
 
 namespace farside::rules {
 namespace {
+
+// "tflags multiple" without maxhits: SpamAssassin counts every match; this many is plenty
+// for any comparison its metas make.
+constexpr uint32_t kMultipleMax = 1000;
 
 // Symbols made by Farside itself that imported meta rules may read.
 const char* const kNativeSymbols[] = {"GTUBE"};
@@ -92,8 +98,59 @@ bool PseudoHeaderName(absl::string_view f) {
          f == "ALL-TRUSTED" || f == "ALL-UNTRUSTED" || f == "ALL-INTERNAL" || f == "ALL-EXTERNAL";
 }
 
+// An eval call's name and arguments, each unquoted ('x', "x" or bare, separated by commas);
+// false if it is not NAME(ARGS).
+bool SplitCall(absl::string_view call, std::string* name, std::vector<std::string>* args) {
+  call = absl::StripAsciiWhitespace(call);
+  size_t open = call.find('(');
+  if (open == absl::string_view::npos || !absl::EndsWith(call, ")")) return false;
+  *name = std::string(absl::StripAsciiWhitespace(call.substr(0, open)));
+  absl::string_view in = call.substr(open + 1, call.size() - open - 2);
+  args->clear();
+  for (size_t i = 0; i < in.size();) {
+    while (i < in.size() && absl::ascii_isspace(static_cast<unsigned char>(in[i]))) ++i;
+    if (i == in.size()) break;
+    std::string a;
+    if (in[i] == '\'' || in[i] == '"') {
+      const char q = in[i++];
+      size_t close = in.find(q, i);
+      if (close == absl::string_view::npos) return false;
+      a = std::string(in.substr(i, close - i));
+      i = close + 1;
+    } else {
+      size_t comma = in.find(',', i);
+      a = std::string(absl::StripAsciiWhitespace(in.substr(i, comma == absl::string_view::npos ? absl::string_view::npos : comma - i)));
+      i = comma == absl::string_view::npos ? in.size() : comma;
+    }
+    args->push_back(std::move(a));
+    while (i < in.size() && absl::ascii_isspace(static_cast<unsigned char>(in[i]))) ++i;
+    if (i < in.size() && in[i] != ',') return false;
+    ++i;
+  }
+  return true;
+}
+
+// HTMLEval's checks over SpamAssassin's HTML statistics (sa_html.h).
+std::string NativeHtmlCheck(absl::string_view call) {
+  std::string name;
+  std::vector<std::string> a;
+  if (!SplitCall(call, &name, &a)) return "";
+  auto native = [&](const std::string& as) { return absl::StrCat(as, "(", absl::StrJoin(a, ","), ")"); };
+  if ((name == "html_tag_exists" && a.size() == 1) || (name == "html_tag_balance" && a.size() == 2) ||
+      (name == "html_range" && a.size() == 3) || (name == "html_eval" && a.size() == 2) ||
+      (name == "html_text_match" && a.size() == 2) || (name == "html_image_ratio" && a.size() == 2) ||
+      (name == "html_title_subject_ratio" && a.size() == 1)) {
+    return native(name);
+  }
+  if (name == "html_test" && a.size() == 1 && (a[0] == "embeds" || a[0] == "form_action_mailto")) {
+    return native("html_flag");
+  }
+  return "";
+}
+
 // The native check behind a SpamAssassin eval: call, or "" when Farside has none.
 std::string NativeCheck(absl::string_view call) {
+  if (std::string html = NativeHtmlCheck(call); !html.empty()) return html;
   std::string c(absl::StripAsciiWhitespace(call));
   c.erase(std::remove_if(c.begin(), c.end(), [](char ch) { return ch == ' ' || ch == '\'' || ch == '"'; }),
           c.end());
@@ -266,6 +323,110 @@ std::string ReplaceTags(const std::string& re, const std::map<std::string, std::
 }
 
 
+// The pattern as two patterns, either of which matches where it does: its largest
+// alternation, at the top level or in a top-level "(?:...)" or "(...)" group that no
+// quantifier follows, cut into halves. Empty when it has none. PCRE2 refuses patterns
+// whose compiled form passes 64 KB, as SpamAssassin's homoglyph-expanded ones can.
+std::vector<std::string> SplitAlternation(const std::string& re) {
+  struct Group {
+    size_t open, body, close;  // '(' , first byte of the body, ')'
+    std::vector<size_t> bars;  // top-level '|' inside
+  };
+  std::vector<Group> groups;   // top-level groups
+  std::vector<size_t> top_bars;
+  std::vector<size_t> stack;   // open groups: indexes of '('
+  std::vector<size_t> inner_bars;
+  size_t body = 0;
+  for (size_t i = 0; i < re.size(); ++i) {
+    const char c = re[i];
+    if (c == '\\') {
+      ++i;
+      continue;
+    }
+    if (c == '[') {  // a class: to its ']', which may come first, escapes and [:name:] inside
+      size_t j = i + 1;
+      if (j < re.size() && re[j] == '^') ++j;
+      if (j < re.size() && re[j] == ']') ++j;
+      for (; j < re.size() && re[j] != ']'; ++j) {
+        if (re[j] == '\\') {
+          ++j;
+        } else if (re[j] == '[' && j + 1 < re.size() && re[j + 1] == ':') {
+          size_t end = re.find(":]", j + 2);
+          if (end != std::string::npos) j = end + 1;
+        }
+      }
+      i = j;
+      continue;
+    }
+    if (c == '(') {
+      if (stack.empty()) {
+        inner_bars.clear();
+        body = re.compare(i, 3, "(?:") == 0 ? i + 3 : (i + 1 < re.size() && re[i + 1] != '?') ? i + 1 : 0;
+      }
+      stack.push_back(i);
+    } else if (c == ')' && !stack.empty()) {
+      const size_t open = stack.back();
+      stack.pop_back();
+      const bool quantified = i + 1 < re.size() && std::strchr("*+?{", re[i + 1]) != nullptr;
+      if (stack.empty() && body != 0 && !quantified) groups.push_back({open, body, i, inner_bars});
+    } else if (c == '|') {
+      if (stack.empty()) top_bars.push_back(i);
+      if (stack.size() == 1) inner_bars.push_back(i);
+    }
+  }
+  if (!stack.empty()) return {};
+  auto halves = [&](size_t from, size_t to, const std::vector<size_t>& bars, absl::string_view before,
+                    absl::string_view after) {
+    const size_t cut = bars[bars.size() / 2];
+    return std::vector<std::string>{absl::StrCat(before, re.substr(from, cut - from), after),
+                                    absl::StrCat(before, re.substr(cut + 1, to - cut - 1), after)};
+  };
+  if (!top_bars.empty()) return halves(0, re.size(), top_bars, "(?:", ")");
+  // The largest group first; one with no alternation of its own is split inside.
+  std::sort(groups.begin(), groups.end(),
+            [](const Group& a, const Group& b) { return a.close - a.open > b.close - b.open; });
+  for (const Group& g : groups) {
+    const std::string before = re.substr(0, g.body), after = re.substr(g.close);
+    if (!g.bars.empty()) return halves(g.body, g.close, g.bars, before, after);
+    std::vector<std::string> inner = SplitAlternation(re.substr(g.body, g.close - g.body));
+    if (inner.empty()) continue;
+    for (std::string& piece : inner) piece = absl::StrCat(before, piece, after);
+    return inner;
+  }
+  return {};
+}
+
+// `pattern` cut (SplitAlternation, repeatedly) into at most `max` patterns that each
+// compile with `flags`; empty if that cannot be done.
+std::vector<std::string> CompilablePieces(const std::string& pattern, const std::string& flags, size_t max) {
+  if (Regex::Compile(pattern, flags).ok()) return {pattern};
+  std::vector<std::string> out;
+  std::vector<std::string> todo = SplitAlternation(pattern);
+  if (todo.empty()) return {};
+  while (!todo.empty()) {
+    std::string p = std::move(todo.back());
+    todo.pop_back();
+    if (Regex::Compile(p, flags).ok()) {
+      out.push_back(std::move(p));
+      continue;
+    }
+    std::vector<std::string> halves = SplitAlternation(p);
+    if (halves.empty() || out.size() + todo.size() + 2 > max) return {};
+    todo.push_back(std::move(halves[1]));
+    todo.push_back(std::move(halves[0]));
+  }
+  return out;
+}
+
+// The regex of a regex rule.
+std::string* PatternOf(farside::v1::Rule* r) {
+  return !r->body().empty()      ? r->mutable_body()
+         : !r->rawbody().empty() ? r->mutable_rawbody()
+         : !r->uri().empty()     ? r->mutable_uri()
+         : !r->full().empty()    ? r->mutable_full()
+                                 : r->mutable_header()->mutable_pattern();
+}
+
 // The meta expression with each of `names` replaced by 0.
 std::string ZeroSymbols(absl::string_view meta, const std::set<std::string>& names) {
   std::string out;
@@ -310,6 +471,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::vector<std::string> out_freemail;
   std::map<std::string, std::vector<std::string>> address_lists;  // enlist_addrlist
   std::set<std::string> shorteners;                                // url_shortener
+  std::map<std::string, uint32_t> max_hits;                        // tflags multiple
   for (const RuleSet::Source& src : cf_files) {
     std::vector<bool> active;  // one entry per open if/ifplugin
     for (absl::string_view raw_line : absl::StrSplit(src.text, '\n')) {
@@ -402,7 +564,18 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
         }
         continue;
       }
-      if (dir == "tflags" || dir == "priority" || dir == "lang") continue;
+      if (dir == "tflags") {
+        // "multiple" counts every match (up to maxhits=N); the rest do not change a hit.
+        uint32_t max = 0;
+        for (absl::string_view f : absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+          uint32_t n;
+          if (f == "multiple" && max == 0) max = kMultipleMax;
+          if (absl::ConsumePrefix(&f, "maxhits=") && absl::SimpleAtoi(f, &n) && n > 0) max = n;
+        }
+        max_hits[name] = absl::StrContains(rest, "multiple") ? max : 0;
+        continue;
+      }
+      if (dir == "priority" || dir == "lang") continue;
       if (std::find(std::begin(kTypes), std::end(kTypes), dir) == std::end(kTypes)) continue;
       Pending p;
       p.type = dir;
@@ -467,12 +640,11 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       continue;
     }
     if (replace_rules.count(name) && p.proto.check().empty()) {
-      std::string* pattern = !p.proto.body().empty()      ? p.proto.mutable_body()
-                             : !p.proto.rawbody().empty() ? p.proto.mutable_rawbody()
-                             : !p.proto.uri().empty()     ? p.proto.mutable_uri()
-                             : !p.proto.full().empty()    ? p.proto.mutable_full()
-                                                          : p.proto.mutable_header()->mutable_pattern();
+      std::string* pattern = PatternOf(&p.proto);
       *pattern = ReplaceTags(*pattern, tags, pre_tags, inter_tags, post_tags);
+    }
+    if (auto it = max_hits.find(name); it != max_hits.end() && it->second > 1 && p.type != "meta") {
+      p.proto.set_max_hits(it->second);
     }
     p.proto.set_score(name.rfind("__", 0) == 0 ? 0 : (scores.count(name) ? scores[name] : 1.0));
     if (descriptions.count(name)) p.proto.set_description(descriptions[name]);
@@ -492,6 +664,36 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       if (try_one(bytes).empty()) {
         p.proto = bytes;
         why.clear();
+      }
+    }
+    if (absl::StrContains(why, "too large") && p.type != "meta") {
+      // Too large for PCRE2: as sub-rules, one per piece, that a meta rule of the rule's
+      // name ORs together.
+      std::string* pattern = PatternOf(&p.proto);
+      for (const std::string& flags : {p.proto.flags(), p.proto.flags() + "b"}) {
+        std::vector<std::string> pieces = CompilablePieces(*pattern, flags, 64);
+        if (pieces.empty()) continue;
+        std::vector<std::string> names;
+        for (size_t k = 0; k < pieces.size(); ++k) {
+          farside::v1::Rule piece = p.proto;
+          piece.set_name(absl::StrCat("__", absl::StripPrefix(name, "__"), "_PIECE", k + 1));
+          piece.set_score(0);
+          piece.clear_description();
+          piece.set_flags(flags);
+          *PatternOf(&piece) = pieces[k];
+          names.push_back(piece.name());
+          *out.rules.add_rules() = std::move(piece);
+        }
+        farside::v1::Rule meta;
+        meta.set_name(name);
+        meta.set_enabled(true);
+        meta.set_score(p.proto.score());
+        meta.set_description(p.proto.description());
+        meta.set_group(p.proto.group());
+        meta.set_meta(absl::StrJoin(names, " || "));
+        p.proto = std::move(meta);
+        why.clear();
+        break;
       }
     }
     if (!why.empty()) {

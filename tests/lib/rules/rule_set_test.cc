@@ -92,6 +92,30 @@ rules:
   EXPECT_FALSE(h.count("C_META"));
 }
 
+// Sub-rules cost nothing until a meta rule needs them: "A && __B" with A false never runs
+// __B, and a sub-rule no meta reads never runs at all.
+TEST(RuleSet, SubRulesRunOnlyWhenAMetaRuleReadsThem) {
+  auto set = Load(R"(
+rules:
+  - {name: __PLEASE, body: 'Please'}
+  - {name: __VERIFY, body: 'verify'}
+  - {name: __UNREAD, body: 'here'}
+  - {name: HAS_DATE, header: {name: Date}}
+  - {name: DATED_PLEASE, meta: 'HAS_DATE && __PLEASE'}
+  - {name: VERIFY_UNDATED, meta: '!HAS_DATE && __VERIFY'}
+)");
+  ASSERT_NE(set, nullptr);
+  std::set<std::string> h = Hits(*set, kMessage);
+  EXPECT_FALSE(h.count("__PLEASE")) << "HAS_DATE is false: the && is decided without it";
+  EXPECT_TRUE(h.count("__VERIFY"));
+  EXPECT_TRUE(h.count("VERIFY_UNDATED"));
+  EXPECT_FALSE(h.count("__UNREAD"));
+  // Given a Date, the same sub-rule runs and hits.
+  h = Hits(*set, std::string("Date: Mon, 1 Jan 2024 00:00:00 +0000\n") + kMessage);
+  EXPECT_TRUE(h.count("__PLEASE"));
+  EXPECT_TRUE(h.count("DATED_PLEASE"));
+}
+
 TEST(RuleSet, GroupCapsHoldAGroupsTotal) {
   auto set = Load("groups:\n  - {name: headers, max_score: 3, min_score: -1}\nrules: []\n");
   ASSERT_NE(set, nullptr);

@@ -4,6 +4,7 @@
 #include <deque>
 
 #include "gmock/gmock.h"
+#include "lib/rules/sa_html.h"
 #include "gtest/gtest.h"
 
 namespace farside::rules {
@@ -253,10 +254,10 @@ mimeheader GIF_NAME        Content-Type =~ /name="[a-z]{3,}\.gif"/
 
 TEST(SaImport, CountingEvalsMapToBuiltInChecks) {
   SaImport imp = Import(R"(
-body    __GIF_ATTACH_1     eval:image_count('gif','1','1')
+body    GIF_ATTACH_1       eval:image_count('gif','1','1')
 body    __PNG_ATTACH_2P    eval:image_count('png','2')
 header  HEADER_COUNT_SUBJECT  eval:check_header_count_range('Subject','2','999')
-body    __BODY_LT_128      eval:check_body_length('128')
+body    BODY_LT_128        eval:check_body_length('128')
 header  SUBJ_ALL_CAPS      eval:subject_is_all_caps()
 body    HTML_IMAGE_ONLY_04 eval:html_image_only('0000','0400')
 body    __UPPERCASE_75_100 eval:check_for_uppercase('75', '100')
@@ -270,7 +271,7 @@ body    __UPPERCASE_75_100 eval:check_for_uppercase('75', '100')
       "--b\nContent-Type: image/gif\n\nGIF89a\n--b--\n",
       mime::Message::DefaultLimits());
   const std::string hits = HitNames(**rs, std::string(msg.raw()));
-  EXPECT_EQ(hits, "__GIF_ATTACH_1 HEADER_COUNT_SUBJECT __BODY_LT_128 SUBJ_ALL_CAPS HTML_IMAGE_ONLY_04 ");
+  EXPECT_EQ(hits, "GIF_ATTACH_1 HEADER_COUNT_SUBJECT BODY_LT_128 SUBJ_ALL_CAPS HTML_IMAGE_ONLY_04 ");
 }
 
 TEST(SaImport, FreeMailChecksUseTheFreemailDomains) {
@@ -278,7 +279,7 @@ TEST(SaImport, FreeMailChecksUseTheFreemailDomains) {
 freemail_domains  mail.example  aol.*  *.free.hr
 header  FREEMAIL_FROM               eval:check_freemail_from()
 header  FREEMAIL_REPLYTO_END_DIGIT  eval:check_freemail_header('Reply-To', '\d@')
-header  __freemail_replyto          eval:check_freemail_replyto('replyto')
+header  FREEMAIL_REPLYTO            eval:check_freemail_replyto('replyto')
 )");
   ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
   EXPECT_EQ(imp.rules.freemail_domains_size(), 3);
@@ -286,7 +287,7 @@ header  __freemail_replyto          eval:check_freemail_replyto('replyto')
   ASSERT_TRUE(rs.ok()) << rs.status();
   auto hits = [&](const std::string& m) { return HitNames(**rs, m); };
   EXPECT_EQ(hits("From: a@aol.de\nReply-To: win2024@x.free.hr\n\nhi\n"),
-            "FREEMAIL_FROM FREEMAIL_REPLYTO_END_DIGIT __freemail_replyto ");
+            "FREEMAIL_FROM FREEMAIL_REPLYTO_END_DIGIT FREEMAIL_REPLYTO ");
   EXPECT_EQ(hits("From: postmaster@mail.example\n\nhi\n"), "") << "role addresses do not count";
   EXPECT_EQ(hits("From: a@company.example\nReply-To: a@company.example\n\nhi\n"), "");
 }
@@ -357,6 +358,100 @@ TEST(SaImport, ANativeRuleReplacesAnImportedOneOfTheSameName) {
   // Two native files defining one name is still a mistake.
   auto twice = RuleSet::FromRuleFiles({native, native}, 100000, &skipped);
   EXPECT_FALSE(twice.ok());
+}
+
+
+// HTML.pm's counts: every tag, the HTML 4 ones as elements, balance held at 0 or more.
+TEST(SaHtml, CountsTagsElementsBalanceCommentsAnchorsAndTitles) {
+  const SaHtmlStats h = SaHtml(
+      "<!DOCTYPE html><html><head><title>Big title</title></head><body>"
+      "<center>V<b></b>iagra</center></center><blink>x</blink><o:p></o:p>"
+      "<!-- saved from url=(0022)http://x.test --><! x>"
+      "<a href=\"http://a.test\"><img src=a.gif width=10 height=50%></a>"
+      "<script>if (a<b) document.write('<p>')</script>"
+      "<embed src=x><form action=\"MAILTO:a@b.test\"></form></body></html>");
+  EXPECT_EQ(h.inside.at("center"), 0);
+  EXPECT_EQ(h.closed_extra, 1) << "the second </center>";
+  EXPECT_TRUE(h.inside.count("!doctype"));
+  EXPECT_TRUE(h.inside.count("blink"));
+  EXPECT_EQ(h.inside.count("p"), 0u) << "script content is not markup";
+  // 25 tags and the DOCTYPE; three are not elements (o:p is: Office's namespace).
+  EXPECT_EQ(h.tags, 26);
+  EXPECT_EQ(h.tags - h.elements, 3) << "<blink>, </blink>, <embed>";
+  EXPECT_EQ(h.obfuscation, 2) << "V<b></b>iagra, and iagra</center></center><blink>x";
+  ASSERT_EQ(h.comments.size(), 2u);
+  EXPECT_EQ(h.comments[0], "<!-- saved from url=(0022)http://x.test -->");
+  EXPECT_EQ(h.comments[1], "<! x>") << "a bogus comment; <!x> would be a declaration";
+  ASSERT_EQ(h.anchors.size(), 1u);
+  EXPECT_EQ(h.anchors[0], "<img>\n");
+  ASSERT_EQ(h.titles.size(), 1u);
+  EXPECT_EQ(h.titles[0], "Big title");
+  EXPECT_DOUBLE_EQ(h.image_area, 10 * 300) << "50% of a 600-pixel screen";
+  EXPECT_TRUE(h.embeds);
+  EXPECT_TRUE(h.form_action_mailto);
+  EXPECT_NEAR(*h.Value("bad_tag_ratio"), 3.0 / 26, 1e-9);
+  EXPECT_FALSE(SaHtml("just text").Value("bad_tag_ratio").has_value());
+}
+
+TEST(SaImport, HtmlEvalsReadSpamAssassinsHtmlStatistics) {
+  SaImport imp = Import(R"(
+body HTML_COMMENT_SAVED_URL  eval:html_text_match('comment', '<!-- saved from url=\(\d{4}\)')
+body __HTML_LINK_IMAGE       eval:html_text_match('anchor', '<img>')
+body HTML_TAG_BALANCE_BODY   eval:html_tag_balance('body', '!= 0')
+body HTML_EMBEDS             eval:html_test('embeds')
+body HTML_SHORT_LENGTH       eval:html_eval('length', '< 512')
+body HTML_LENGTH_LONG        eval:html_range('length', '1024', 'inf')
+body HTML_TITLE_LONG         eval:html_title_subject_ratio('2')
+body HTML_BGSOUND            eval:html_tag_exists('bgsound')
+meta LINKED_IMAGE            __HTML_LINK_IMAGE
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  EXPECT_EQ(HitNames(**rs, "Subject: hi\nContent-Type: text/html\n\n"
+                           "<html><title>a much longer title</title><body>"
+                           "<!-- saved from url=(0022)http://x.test -->"
+                           "<a href=http://a.test><img src=a.gif></a><embed src=x></html>\n"),
+            "HTML_COMMENT_SAVED_URL HTML_TAG_BALANCE_BODY HTML_EMBEDS HTML_SHORT_LENGTH "
+            "HTML_TITLE_LONG __HTML_LINK_IMAGE LINKED_IMAGE ");
+  EXPECT_EQ(HitNames(**rs, "Subject: hi\nContent-Type: text/plain\n\n<bgsound src=x>\n"), "")
+      << "plain text has no HTML statistics";
+}
+
+// "tflags multiple maxhits=N": the rule's value is its match count, which metas compare.
+TEST(SaImport, MultipleRulesCountTheirMatches) {
+  SaImport imp = Import(R"(
+body   __TEXT_LINE  /^\s*\S/
+tflags __TEXT_LINE  multiple maxhits=3
+body   __WORD       /\bwin\b/i
+tflags __WORD       multiple
+meta   FEW_LINES    __TEXT_LINE < 3
+meta   MANY_WINS    __WORD > 3
+)");
+  ASSERT_EQ(imp.skipped_count(), 0);
+  EXPECT_EQ(Find(imp, "__TEXT_LINE")->max_hits(), 3u);
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  EXPECT_EQ(HitNames(**rs, "Subject: x\n\nwin win\n"), "__TEXT_LINE FEW_LINES __WORD ")
+      << "the Subject line and one body line";
+  EXPECT_EQ(HitNames(**rs, "Subject: x\n\nwin\nwin win\nWIN\nend\n"), "__TEXT_LINE __WORD MANY_WINS ");
+}
+
+// A pattern too large for PCRE2 becomes pieces, each a sub-rule, that a meta of its name ORs.
+TEST(SaImport, PatternsTooLargeForPcre2AreSplitAtTheirAlternations) {
+  std::string words;
+  for (int i = 0; i < 6000; ++i) words += (i ? "|" : "") + std::string("w") + std::to_string(i) + "x[a-c]{2,5}y";
+  SaImport imp = Import("body BIG_LIST /(?:^|\\s)(?:" + words + ")\\b/i\nscore BIG_LIST 2.5\n");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  const farside::v1::Rule* big = Find(imp, "BIG_LIST");
+  ASSERT_NE(big, nullptr);
+  EXPECT_THAT(big->meta(), ::testing::StartsWith("__BIG_LIST_PIECE1 || __BIG_LIST_PIECE2"));
+  EXPECT_EQ(big->score(), 2.5);
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  EXPECT_THAT(HitNames(**rs, "Subject: x\n\nsay w5999xabby now\n"), ::testing::EndsWith("BIG_LIST "));
+  EXPECT_THAT(HitNames(**rs, "Subject: x\n\nsay w17xaby now\n"), ::testing::EndsWith("BIG_LIST "));
+  EXPECT_EQ(HitNames(**rs, "Subject: x\n\nsay w17xy now\n"), "");
 }
 
 }  // namespace
