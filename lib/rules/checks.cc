@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "lib/mime/address.h"
@@ -175,6 +176,12 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
     } else if (call("html_image_ratio")) {
       std::string lo = first();
       if (number(lo, &c->min) && number(t, &c->max) && c->min && c->max) return ok(Check::kHtmlImageRatio);
+    } else if (call("symbol")) {
+      c->arg = std::string(absl::StripAsciiWhitespace(t));
+      if (!c->arg.empty()) return ok(Check::kSymbol);
+    } else if (call("bayes")) {
+      std::string lo = first();
+      if (number(lo, &c->min) && number(t, &c->max) && c->min.has_value()) return ok(Check::kBayes);
     } else if (call("html_title_subject_ratio")) {
       if (number(t, &c->min) && c->min.has_value()) return ok(Check::kHtmlTitleSubjectRatio);
     }
@@ -202,6 +209,7 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"uppercase_percent", Check::kUppercasePercent, false, 2, 2},
       {"from_in_list", Check::kFromInList, true, 0, 0},
       {"reply_to_in_list", Check::kReplyToInList, true, 0, 0},
+      {"uri_host_in_list", Check::kUriHostInList, true, 0, 0},
   };
   size_t open = text.find('(');
   if (open != absl::string_view::npos && absl::EndsWith(text, ")")) {
@@ -759,6 +767,32 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
     case Check::kHtmlEval: case Check::kHtmlTextMatch: case Check::kHtmlFlag:
     case Check::kHtmlImageRatio: case Check::kHtmlTitleSubjectRatio:
       return RunHtmlCheck(r, msg, cache);
+    case Check::kUriHostInList: {
+      // A listed name covers its subdomains.
+      auto it = data.uri_host_lists.find(r.arg);
+      if (it == data.uri_host_lists.end()) return std::nullopt;
+      for (const mime::Url& u : msg.Links().urls) {
+        for (absl::string_view h = u.host; !h.empty();) {
+          if (it->second.count(std::string(h))) return u.host;
+          size_t dot = h.find('.');
+          h = dot == absl::string_view::npos ? absl::string_view() : h.substr(dot + 1);
+        }
+      }
+      return std::nullopt;
+    }
+    case Check::kSymbol:
+      if (cache == nullptr || cache->known == nullptr) return std::nullopt;
+      for (absl::string_view name : absl::StrSplit(r.arg, '|')) {
+        if ((*cache->known)(std::string(name)) > 0) return std::string(name);
+      }
+      return std::nullopt;
+    case Check::kBayes: {
+      // SpamAssassin's ranges: above MIN (from 0 itself when MIN is 0) and up to MAX.
+      if (cache == nullptr || !cache->bayes_probability.has_value()) return std::nullopt;
+      const double p = *cache->bayes_probability;
+      if ((*r.min == 0 || p > *r.min) && (!r.max.has_value() || p <= *r.max)) return absl::StrFormat("%.4f", p);
+      return std::nullopt;
+    }
     case Check::kNone: break;
   }
   return std::nullopt;

@@ -3,6 +3,7 @@
 #ifndef FARSIDE_LIB_RULES_CHECKS_H_
 #define FARSIDE_LIB_RULES_CHECKS_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -30,7 +31,10 @@ struct CheckSpec {
                      kUrlShortener, kFromInList, kReplyToInList,
                      // SpamAssassin's HTML statistics (sa_html.h), any text/html part:
                      kHtmlTagExists, kHtmlTagBalance, kHtmlRange, kHtmlEval, kHtmlTextMatch,
-                     kHtmlFlag, kHtmlImageRatio, kHtmlTitleSubjectRatio };
+                     kHtmlFlag, kHtmlImageRatio, kHtmlTitleSubjectRatio,
+                     // What later checks found: symbol(A|B|...) (any of Farside's symbols,
+                     // SPF_PASS, DKIM_PASS, ...) and bayes(MIN,MAX) (the spam probability).
+                     kSymbol, kBayes, kUriHostInList };
   Kind kind = Kind::kNone;
   std::optional<double> min, max;  // numeric arguments; unset: "undef" (open)
   std::string arg;                 // a text argument (image type, field name, list name, ...)
@@ -54,12 +58,21 @@ struct CheckData {
   // address per list.
   std::map<std::string, Regex> address_lists;
   std::set<std::string> url_shorteners;  // host names, or ".example" for its subdomains
+  std::map<std::string, std::set<std::string>> uri_host_lists;  // RuleFile.uri_host_lists
 };
 
 // What the checks of one message share, built on first use.
 struct CheckCache {
   std::optional<std::vector<SaHtmlStats>> sa_html;  // one per text/html part
+  // For symbol() and bayes(): the symbols found by other checks, and Bayes' answer.
+  const std::function<double(const std::string&)>* known = nullptr;
+  std::optional<double> bayes_probability;
 };
+
+// The checks that read what is found after the rules run (RuleSet::RunLate).
+inline bool IsLateCheck(const CheckSpec& c) {
+  return c.kind == CheckSpec::Kind::kSymbol || c.kind == CheckSpec::Kind::kBayes;
+}
 
 // Reads a check's name and arguments; InvalidArgument for an unknown one.
 absl::Status ParseCheck(absl::string_view text, CheckSpec* c);

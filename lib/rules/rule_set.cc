@@ -232,6 +232,10 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
     for (const std::string& h : file.rules.url_shorteners()) {
       set->data_.url_shorteners.insert(absl::AsciiStrToLower(h));
     }
+    for (const auto& l : file.rules.uri_host_lists()) {
+      for (const std::string& h : l.patterns()) set->data_.uri_host_lists[l.name()].insert(absl::AsciiStrToLower(h));
+    }
+    for (const auto& l : file.rules.dnsbl_lists()) set->dnsbl_lists_.push_back(l);
     for (const auto& l : file.rules.lists()) {
       if (defined.count(l.name())) {
         return RuleError(file.name, l.name(), "a list and a rule have the same name");
@@ -255,12 +259,15 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
   auto imported_rule = [&](const CompiledRule& c) { return defined.at(c.name).second; };
   for (auto it = all.begin(); it != all.end();) {
     const CheckSpec::Kind k = it->check.kind;
-    if (it->kind != Kind::kCheck || (k != CheckSpec::Kind::kFromInList && k != CheckSpec::Kind::kReplyToInList) ||
-        set->data_.address_lists.count(it->check.arg)) {
+    const bool uri_list = k == CheckSpec::Kind::kUriHostInList;
+    if (it->kind != Kind::kCheck ||
+        (k != CheckSpec::Kind::kFromInList && k != CheckSpec::Kind::kReplyToInList && !uri_list) ||
+        (uri_list ? set->data_.uri_host_lists.count(it->check.arg) : set->data_.address_lists.count(it->check.arg))) {
       ++it;
       continue;
     }
-    absl::Status s = RuleError(it->file, it->name, absl::StrCat("no address list '", it->check.arg, "'"));
+    absl::Status s = RuleError(it->file, it->name,
+                               absl::StrCat(uri_list ? "no URL host list '" : "no address list '", it->check.arg, "'"));
     if (skipped == nullptr || !imported_rule(*it)) return s;
     skipped->push_back({it->file, it->name, "", std::string(s.message())});
     it = all.erase(it);
@@ -293,6 +300,7 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
   for (CompiledRule& r : set->rules_) {
     r.on_demand = absl::StartsWith(r.name, "__") && r.score == 0 && !r.force_action.has_value();
   }
+  set->MarkLate([](const std::string&) { return false; });
   return set;
 }
 
@@ -427,11 +435,33 @@ std::vector<char> RuleSet::Mask(const std::vector<std::string>& names,
 
 std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
                                        const std::function<double(const std::string&)>& known,
-                                       const std::vector<char>* off) const {
+                                       const std::vector<char>* off, RunState* state) const {
+  RunState local;
+  return Evaluate(msg, known, off, /*late=*/false, state != nullptr ? *state : local);
+}
+
+std::vector<RuleSet::Hit> RuleSet::RunLate(const mime::Message& msg,
+                                           const std::function<double(const std::string&)>& known,
+                                           const std::vector<char>* off, RunState* state) const {
+  return Evaluate(msg, known, off, /*late=*/true, *state);
+}
+
+std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
+                                            const std::function<double(const std::string&)>& known,
+                                            const std::vector<char>* off, bool late,
+                                            RunState& st) const {
   std::vector<Hit> hits;
   CheckCache check_cache;
-  // What each rule found (1 or 0), and what other checks found, asked once per symbol.
-  std::vector<double> value(rules_.size(), 0);
+  check_cache.known = &known;
+  check_cache.bayes_probability = st.bayes_probability;
+  // What each rule found (1 or 0, or a count), kept between the two runs, and what other
+  // checks found, asked once per symbol and run.
+  if (st.value.size() != rules_.size()) {
+    st.value.assign(rules_.size(), 0);
+    st.done.assign(rules_.size(), 0);
+  }
+  std::vector<double>& value = st.value;
+  std::vector<char>& done = st.done;
   std::vector<double> external(external_.size(), -1);
   // Many rules read the same address field (From:addr, From:name, ...): parse each once.
   std::map<const mime::HeaderField*, std::vector<mime::Address>> addresses;
@@ -575,7 +605,6 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
   };
   // Sub-rules run when a meta rule first reads them (and not at all when its && or ||
   // is decided without them); every other rule runs in order.
-  std::vector<char> done(rules_.size(), 0);
   std::function<double(size_t)> demand;
   auto run = [&](const CompiledRule& r) {
     std::optional<std::string> option;
@@ -676,10 +705,27 @@ std::vector<RuleSet::Hit> RuleSet::Run(const mime::Message& msg,
     }
     return value[i];
   };
+  // The first run leaves out the rules that read what only the network checks, Bayes and
+  // the other later checks find; the second runs just those.
   for (size_t i = 0; i < rules_.size(); ++i) {
-    if (!rules_[i].on_demand) demand(i);
+    if (!rules_[i].on_demand && rules_[i].late == late) demand(i);
   }
   return hits;
+}
+
+void RuleSet::MarkLate(const std::function<bool(const std::string&)>& late_symbol) {
+  // Regex rules come first and metas follow in dependency order: one pass settles it.
+  has_late_ = false;
+  for (CompiledRule& r : rules_) {
+    r.late = r.kind == Kind::kCheck && IsLateCheck(r.check);
+    has_late_ |= r.late;
+    if (r.kind != Kind::kMeta) continue;
+    for (size_t k = 0; k < r.meta_slots.size() && !r.late; ++k) {
+      const int at = r.meta_slots[k];
+      r.late = at >= 0 ? rules_[at].late : late_symbol(external_[-1 - at]);
+    }
+    has_late_ |= r.late;
+  }
 }
 
 double RuleSet::Total(const std::vector<std::pair<std::string, double>>& group_and_score) const {

@@ -4,6 +4,7 @@
 #ifndef FARSIDE_LIB_RULES_RULE_SET_H_
 #define FARSIDE_LIB_RULES_RULE_SET_H_
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +41,8 @@ struct CompiledRule {
   uint32_t max_hits = 1;       // above 1: the rule's value is its match count, up to this
   // A sub-rule ("__" name, no score, no forced action): run only when a meta rule reads it.
   bool on_demand = false;
+  // Reads what the network checks and Bayes find (RuleSet::RunLate runs it).
+  bool late = false;
   // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;
@@ -95,9 +98,25 @@ class RuleSet {
   // ("__" names with no score) run only as far as meta rules read them, so their hits are
   // listed only then.
   // `off`, if given, has one entry per rule (see Mask): rules marked there do not run.
+  // What one message's rules found so far, for RunLate.
+  struct RunState {
+    std::vector<double> value;
+    std::vector<char> done;
+    std::optional<double> bayes_probability;  // set before RunLate, when Bayes answered
+  };
   std::vector<Hit> Run(const mime::Message& msg,
                        const std::function<double(const std::string&)>& known,
-                       const std::vector<char>* off = nullptr) const;
+                       const std::vector<char>* off = nullptr, RunState* state = nullptr) const;
+  // The rules Run leaves out: those that read the symbols of checks made after it (SPF,
+  // DKIM, DMARC, ARC, block lists, Bayes: see MarkLate), now that `known` has them. `state`
+  // is the one Run filled for the same message.
+  std::vector<Hit> RunLate(const mime::Message& msg,
+                           const std::function<double(const std::string&)>& known,
+                           const std::vector<char>* off, RunState* state) const;
+  // Which symbols that no rule here makes come from checks made after Run (the scanner's
+  // network checks, Bayes, ...): meta rules that read them, and the symbol() and bayes()
+  // checks, wait for RunLate.
+  void MarkLate(const std::function<bool(const std::string&)>& late_symbol);
   // One entry per rule, set for the rules named in `names`; names of no rule here are
   // returned in `unknown` (if given).
   std::vector<char> Mask(const std::vector<std::string>& names,
@@ -107,8 +126,12 @@ class RuleSet {
   double Total(const std::vector<std::pair<std::string, double>>& group_and_score) const;
 
   size_t size() const { return rules_.size(); }
+  // Whether any rule waits for RunLate.
+  bool has_late() const { return has_late_; }
   // The lists the rule files declare (the scanner runs them: they read the envelope).
   const std::vector<ListSet::Declared>& lists() const { return lists_; }
+  // The block lists the rule files ask the network checks to query (imported ones).
+  const std::vector<farside::v1::DnsblList>& dnsbl_lists() const { return dnsbl_lists_; }
   // How many regex rules a prefilter covers (the others run on every message).
   size_t prefiltered() const;
   const std::vector<CompiledRule>& rules() const { return rules_; }
@@ -123,6 +146,9 @@ class RuleSet {
     std::unique_ptr<Prefilter> prefilter;
   };
   void BuildPrefilters();
+  std::vector<Hit> Evaluate(const mime::Message& msg,
+                            const std::function<double(const std::string&)>& known,
+                            const std::vector<char>* off, bool late, RunState& state) const;
   void BindMetaSymbols();
   void BindHeaderSlots();
   struct HeaderSlot {
@@ -134,10 +160,12 @@ class RuleSet {
   std::vector<CompiledRule> rules_;  // regex rules first, then meta rules in dependency order
   std::vector<Filter> filters_;
   std::vector<ListSet::Declared> lists_;
+  std::vector<farside::v1::DnsblList> dnsbl_lists_;
   CheckData data_;  // what the checks read (free mail domains, address lists, ...)
   std::vector<std::string> external_;  // symbols meta rules read that no rule here makes
   std::map<std::string, farside::v1::RuleGroup> groups_;
   uint32_t match_limit_ = 100000;
+  bool has_late_ = false;
   PrefilterOptions prefilter_;
 };
 

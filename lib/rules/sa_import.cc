@@ -4,6 +4,8 @@
 // starting with "__" are sub-rules with no score of their own.
 #include "lib/rules/sa_import.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -39,6 +41,8 @@ struct Pending {
   std::string type, file, rule;
   farside::v1::Rule proto;
   std::string skip;  // non-empty: why it cannot be imported
+  // A block list rule: {"rbl", set, zone[, subtest]}, {"sub", set, subtest} or {"uri"}.
+  std::vector<std::string> dns;
 };
 
 // "/re/flags" or "m{re}flags" (any delimiter). Sets pattern and flags; returns false if
@@ -170,6 +174,23 @@ std::string NativeCheck(absl::string_view call) {
       {"check_for_matching_env_and_hdr_from()", "envelope_from_is_from"},
       {"gated_through_received_hdr_remover()", "received_removed"},
       {"short_url()", "url_shortener"},
+      // What Farside's own SPF (of the envelope sender), DKIM, DMARC and ARC checks find.
+      {"check_for_spf_pass()", "symbol(SPF_PASS)"},
+      {"check_for_spf_fail()", "symbol(SPF_FAIL)"},
+      {"check_for_spf_softfail()", "symbol(SPF_SOFTFAIL)"},
+      {"check_for_spf_neutral()", "symbol(SPF_NEUTRAL)"},
+      {"check_for_spf_none()", "symbol(SPF_NONE)"},
+      {"check_for_spf_permerror()", "symbol(SPF_PERMERROR)"},
+      {"check_for_spf_temperror()", "symbol(SPF_TEMPERROR)"},
+      {"check_dkim_signed()", "symbol(DKIM_PASS|DKIM_FAIL|DKIM_PERMERROR|DKIM_TEMPERROR)"},
+      {"check_dkim_valid()", "symbol(DKIM_PASS)"},
+      {"check_dmarc_pass()", "symbol(DMARC_PASS)"},
+      {"check_dmarc_reject()", "symbol(DMARC_POLICY_REJECT)"},
+      {"check_dmarc_quarantine()", "symbol(DMARC_POLICY_QUARANTINE)"},
+      {"check_dmarc_none()", "symbol(DMARC_POLICY_NONE)"},
+      {"check_dmarc_missing()", "symbol(DMARC_NONE)"},
+      {"check_arc_signed()", "symbol(ARC_PASS|ARC_FAIL)"},
+      {"check_arc_valid()", "symbol(ARC_PASS)"},
   };
   for (const auto& [sa, native] : kMap) {
     if (c == sa) return native;
@@ -183,6 +204,7 @@ std::string NativeCheck(absl::string_view call) {
       {"check_for_uppercase(", "uppercase_percent("},
       {"check_from_in_list(", "from_in_list("},
       {"check_replyto_in_list(", "reply_to_in_list("},
+      {"check_bayes(", "bayes("},
   };
   for (const auto& [sa, native] : kRenamed) {
     if (absl::StartsWith(c, sa)) return native + c.substr(std::strlen(sa));
@@ -203,6 +225,23 @@ std::string NativeCheck(absl::string_view call) {
 // An eval: rule: the native check, or the reason it is skipped.
 void ParseEval(const std::string& rest, Pending* p) {
   std::string call = rest.substr(5);
+  // Block lists: the scanner's DNSBL checks ask them (see the end of ImportSpamAssassin),
+  // and the rule reads the symbol they give.
+  std::string fn;
+  std::vector<std::string> args;
+  if (SplitCall(call, &fn, &args)) {
+    if ((fn == "check_rbl" && (args.size() == 2 || args.size() == 3)) ||
+        (fn == "check_rbl_sub" && args.size() == 2) || (fn == "check_uridnsbl" && args.size() == 1)) {
+      p->dns = {fn == "check_rbl" ? "rbl" : fn == "check_rbl_sub" ? "sub" : "uri"};
+      p->dns.insert(p->dns.end(), args.begin(), args.end());
+      p->proto.set_check(absl::StrCat("symbol(", p->rule, ")"));
+      return;
+    }
+    if (fn == "check_uri_host_listed" && args.size() == 1) {
+      p->proto.set_check(absl::StrCat("uri_host_in_list(", args[0], ")"));
+      return;
+    }
+  }
   std::string native = NativeCheck(call);
   if (!native.empty()) {
     p->proto.set_check(native);
@@ -445,6 +484,81 @@ std::string ZeroSymbols(absl::string_view meta, const std::set<std::string>& nam
   return out;
 }
 
+// A list code from a SpamAssassin subtest: an address, a bit mask of the last octet, or a
+// regex over the answer ("" matches any answer).
+std::optional<farside::v1::DnsblCode> CodeFor(const std::string& subtest, const std::string& symbol, double score) {
+  farside::v1::DnsblCode c;
+  c.set_symbol(symbol);
+  c.set_score(score);
+  in_addr v;
+  uint32_t bits;
+  if (subtest.empty()) {
+    c.set_pattern(".");
+  } else if (inet_pton(AF_INET, subtest.c_str(), &v) == 1) {
+    c.set_address(subtest);
+  } else if (absl::SimpleAtoi(subtest, &bits) && bits > 0 && bits < 256) {
+    c.set_bits(bits);
+  } else if (Regex::Compile(subtest, "").ok()) {
+    c.set_pattern(subtest);
+  } else {
+    return std::nullopt;
+  }
+  return c;
+}
+
+// Adds the block list a check_rbl, check_rbl_sub or check_uridnsbl rule asks to `lists`
+// (by set); the reason when it cannot be.
+std::string AddBlockList(const Pending& p, const std::map<std::string, std::vector<std::string>>& uri_lists,
+                         std::map<std::string, farside::v1::DnsblList>* lists) {
+  const std::string& kind = p.dns[0];
+  auto list_name = [](absl::string_view prefix, absl::string_view key) {
+    std::string n = absl::StrCat(prefix, key);
+    for (char& ch : n) ch = absl::ascii_isalnum(static_cast<unsigned char>(ch)) ? absl::ascii_toupper(ch) : '_';
+    return n;
+  };
+  std::string key, subtest;
+  if (kind == "uri") {
+    auto it = uri_lists.find(p.dns[1]);
+    if (it == uri_lists.end()) return "eval: check_uridnsbl names no urirhssub or urirhsbl";
+    const std::vector<std::string>& u = it->second;  // directive, zone, type, subtest
+    if (u[0] == "uridnsbl") return "eval: check_uridnsbl (a uridnsbl list asks for the addresses of a domain's name servers)";
+    if (u[2] != "A") return "eval: check_uridnsbl (a " + u[2] + " list)";
+    key = "uri:" + u[1];
+    subtest = u[3];
+    farside::v1::DnsblList& l = (*lists)[key];
+    if (l.name().empty()) {
+      l.set_name(list_name("SA_URI_", u[1]));
+      l.set_zone(u[1]);
+      l.set_check("domain");
+    }
+  } else {
+    const std::string& set = p.dns[1];
+    key = set;
+    if (kind == "rbl") {
+      farside::v1::DnsblList& l = (*lists)[key];
+      if (l.name().empty()) {
+        l.set_name(list_name("SA_", set));
+        l.set_zone(std::string(absl::StripSuffix(p.dns[2], ".")));
+        // The last external relay is the client that hands mail to the gateway; the
+        // first trusted one too, where the gateway is the edge. Other sets read every
+        // untrusted relay.
+        l.set_check(absl::EndsWith(set, "-lastexternal") || absl::EndsWith(set, "-firsttrusted") ? "ip" : "received");
+      }
+      subtest = p.dns.size() > 3 ? p.dns[3] : "";
+    } else {
+      if (!lists->count(key)) return "eval: check_rbl_sub reads set '" + set + "', which no check_rbl names";
+      subtest = p.dns[2];
+    }
+  }
+  farside::v1::DnsblList& l = (*lists)[key];
+  l.set_enabled(true);
+  l.set_ipv6(true);
+  std::optional<farside::v1::DnsblCode> code = CodeFor(subtest, p.rule, p.proto.score());
+  if (!code.has_value()) return "eval: " + kind + " subtest '" + subtest + "' is not an address, bits or a regex";
+  *l.add_codes() = std::move(*code);
+  return "";
+}
+
 }  // namespace
 
 int SaImport::loaded() const {
@@ -472,6 +586,10 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::map<std::string, std::vector<std::string>> address_lists;  // enlist_addrlist
   std::set<std::string> shorteners;                                // url_shortener
   std::map<std::string, uint32_t> max_hits;                        // tflags multiple
+  std::set<std::string> net_rules;                                 // tflags net
+  std::map<std::string, double> net_scores;                        // score set 1
+  std::map<std::string, std::vector<std::string>> uri_lists;       // urirhssub & co.
+  std::map<std::string, std::vector<std::string>> uri_host_lists;  // enlist_uri_host
   for (const RuleSet::Source& src : cf_files) {
     std::vector<bool> active;  // one entry per open if/ifplugin
     for (absl::string_view raw_line : absl::StrSplit(src.text, '\n')) {
@@ -516,6 +634,12 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
         double v;
         std::vector<std::string> vals = absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty());
         if (!vals.empty() && absl::SimpleAtod(vals[0], &v)) scores[name] = v;
+        // Score set 1 (network tests on, no Bayes): what a rule that asks DNS scores.
+        if (vals.size() >= 2 && absl::SimpleAtod(vals[1], &v)) {
+          net_scores[name] = v;
+        } else {
+          net_scores.erase(name);
+        }
         continue;
       }
       if (dir == "describe") {
@@ -526,6 +650,22 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
         out_freemail.push_back(name);
         for (absl::string_view d : absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
           out_freemail.emplace_back(d);
+        }
+        continue;
+      }
+      if (dir == "urirhssub" || dir == "urirhsbl" || dir == "uridnsbl") {
+        // NAME ZONE TYPE [SUBTEST]: the URL domains' lookups behind check_uridnsbl(NAME).
+        std::vector<std::string> f = absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+        if (f.size() >= 2) {
+          uri_lists[name] = {dir, std::string(absl::StripSuffix(f[0], ".")), f.size() >= 3 ? f[1] : "A",
+                             f.size() >= 3 ? f[2] : ""};
+        }
+        continue;
+      }
+      if (dir == "enlist_uri_host" && name.size() > 2 && name.front() == '(' && name.back() == ')') {
+        std::vector<std::string>& list = uri_host_lists[name.substr(1, name.size() - 2)];
+        for (absl::string_view a : absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+          list.emplace_back(absl::AsciiStrToLower(a));
         }
         continue;
       }
@@ -573,6 +713,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
           if (absl::ConsumePrefix(&f, "maxhits=") && absl::SimpleAtoi(f, &n) && n > 0) max = n;
         }
         max_hits[name] = absl::StrContains(rest, "multiple") ? max : 0;
+        if (absl::StrContains(rest, "net")) net_rules.insert(name);
         continue;
       }
       if (dir == "priority" || dir == "lang") continue;
@@ -626,6 +767,17 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
     for (const std::string& a : patterns) l->add_patterns(a);
   }
   for (const std::string& h : shorteners) out.rules.add_url_shorteners(h);
+  for (const auto& [name, hosts] : uri_host_lists) {
+    farside::v1::AddressList* l = out.rules.add_uri_host_lists();
+    l->set_name(name);
+    for (const std::string& h : hosts) l->add_patterns(h);
+  }
+  // check_rbl_sub reads a set that a check_rbl names: those first.
+  std::stable_partition(order.begin(), order.end(), [&](const std::string& n) {
+    const Pending& p = rules[n];
+    return p.dns.empty() || p.dns[0] != "sub";
+  });
+  std::map<std::string, farside::v1::DnsblList> dnsbl;  // by SpamAssassin's set (or zone)
   // Compile each candidate on its own, so one bad pattern costs one rule; patterns with raw
   // 8-bit bytes that are not UTF-8 get a second try in byte mode.
   std::vector<RuleSet::File> files(1);
@@ -647,12 +799,25 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       p.proto.set_max_hits(it->second);
     }
     p.proto.set_score(name.rfind("__", 0) == 0 ? 0 : (scores.count(name) ? scores[name] : 1.0));
+    // A rule that asks DNS runs only with network tests on: score it as SpamAssassin does then.
+    if (net_rules.count(name) && net_scores.count(name) && name.rfind("__", 0) != 0) {
+      p.proto.set_score(net_scores[name]);
+    }
+    if (!p.dns.empty()) {
+      if (std::string why = AddBlockList(p, uri_lists, &dnsbl); !why.empty()) p.skip = why;
+      if (!p.skip.empty()) {
+        out.by_type[p.type].skipped++;
+        out.skipped.push_back({p.file, p.rule, p.type, p.skip});
+        continue;
+      }
+    }
     if (descriptions.count(name)) p.proto.set_description(descriptions[name]);
     p.proto.set_group("spamassassin");
     auto try_one = [&](const farside::v1::Rule& r) {
       RuleSet::File f{p.file, {}, /*imported=*/true};
       *f.rules.add_rules() = r;
       *f.rules.mutable_address_lists() = out.rules.address_lists();
+      *f.rules.mutable_uri_host_lists() = out.rules.uri_host_lists();
       std::vector<RuleSet::Skipped> sk;
       auto rs = RuleSet::FromRuleFiles({f}, match_limit, &sk);
       return rs.ok() && sk.empty() ? std::string() : (sk.empty() ? std::string(rs.status().message()) : sk[0].reason);
@@ -704,6 +869,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
     out.by_type[p.type].loaded++;
     *out.rules.add_rules() = p.proto;
   }
+  for (auto& [set, list] : dnsbl) *out.rules.add_dnsbl_lists() = std::move(list);
   // A meta rule that reads a rule no file defines reads it as 0, as SpamAssassin's meta
   // code does ("has undefined dependency" in its debug log). One that reads a rule defined
   // but left out here is left out too, and so on up the chain: reading that one as 0 would

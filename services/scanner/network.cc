@@ -128,8 +128,15 @@ absl::StatusOr<std::unique_ptr<NetworkChecks>> NetworkChecks::Create(const farsi
       const farside::v1::DnsblCode& c = l.codes(j);
       const std::string cp = absl::StrCat(path, ".codes[", j, "]");
       in_addr v;
-      if (c.address().empty() == (c.bits() == 0)) {
-        return absl::InvalidArgumentError(cp + ": give either address or bits");
+      if (!c.address().empty() + (c.bits() != 0) + !c.pattern().empty() != 1) {
+        return absl::InvalidArgumentError(cp + ": give one of address, bits or pattern");
+      }
+      if (!c.pattern().empty()) {
+        absl::StatusOr<rules::Regex> re = rules::Regex::Compile(c.pattern(), "");
+        if (!re.ok()) return absl::InvalidArgumentError(absl::StrCat(cp, ".pattern: ", re.status().message()));
+        n->code_patterns_.resize(n->dnsbl_.lists_size());
+        n->code_patterns_[i].resize(l.codes_size());
+        n->code_patterns_[i][j] = std::move(*re);
       }
       if (!c.address().empty() && inet_pton(AF_INET, c.address().c_str(), &v) != 1) {
         return absl::InvalidArgumentError(absl::StrCat(cp, ".address: '", c.address(), "' is not an IPv4 address"));
@@ -502,8 +509,16 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
       uint8_t last = 0;
       if (!ListedAnswer(addr, &last)) continue;
       bool coded = false;
-      for (const farside::v1::DnsblCode& c : l.codes()) {
-        const bool match = c.address().empty() ? (last & c.bits()) != 0 : c.address() == addr;
+      for (int k = 0; k < l.codes_size(); ++k) {
+        const farside::v1::DnsblCode& c = l.codes(k);
+        const int li = p.lists[i].list;
+        const bool match = !c.pattern().empty()
+                               ? static_cast<size_t>(li) < code_patterns_.size() &&
+                                     static_cast<size_t>(k) < code_patterns_[li].size() &&
+                                     code_patterns_[li][k].has_value() &&
+                                     code_patterns_[li][k]->Find(addr, 10000).has_value()
+                           : c.address().empty() ? (last & c.bits()) != 0
+                                                 : c.address() == addr;
         if (!match) continue;
         coded = true;
         Hit& h = hits[c.symbol()];

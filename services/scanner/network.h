@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "farside/v1/config.pb.h"
+#include "lib/rules/regex.h"
 #include "farside/v1/scanner.pb.h"
 #include "lib/arc/arc.h"
 #include "lib/dkim/dkim.h"
@@ -76,6 +77,8 @@ class NetworkChecks {
   farside::v1::DnsConfig dns_;
   farside::v1::SpfConfig spf_;
   farside::v1::DnsblConfig dnsbl_;
+  // Per list, per code: the compiled pattern of codes that give one.
+  std::vector<std::vector<std::optional<rules::Regex>>> code_patterns_;
   farside::v1::DkimConfig dkim_;
   farside::v1::DmarcConfig dmarc_;
   farside::v1::AuthResultsConfig auth_results_;

@@ -95,8 +95,10 @@ std::string BayesUser(const farside::v1::BayesConfig& bc, const farside::v1::Env
   return r;
 }
 
-void AddBayesSymbol(const farside::v1::BayesConfig& bc, const farside::v1::BayesCounts& counts,
-                    farside::v1::ScanResult* result) {
+// Returns the spam probability, when Bayes gave one.
+std::optional<double> AddBayesSymbol(const farside::v1::BayesConfig& bc,
+                                     const farside::v1::BayesCounts& counts,
+                                     farside::v1::ScanResult* result) {
   std::vector<bayes::TokenCounts> tc(static_cast<size_t>(counts.spam_size()));
   for (int i = 0; i < counts.spam_size() && i < counts.ham_size(); ++i) {
     tc[static_cast<size_t>(i)] = {counts.spam(i), counts.ham(i)};
@@ -108,7 +110,7 @@ void AddBayesSymbol(const farside::v1::BayesConfig& bc, const farside::v1::Bayes
     auto* sk = result->add_skipped();
     sk->set_check("bayes");
     sk->set_reason(c.reason);
-    return;
+    return std::nullopt;
   }
   const double p = c.probability;
   const char* name = nullptr;
@@ -126,13 +128,14 @@ void AddBayesSymbol(const farside::v1::BayesConfig& bc, const farside::v1::Bayes
     name = "BAYES_LIKELY_HAM";
     score = bc.likely_ham_score();
   }
-  if (name == nullptr) return;
+  if (name == nullptr) return p;
   auto* sym = result->add_symbols();
   sym->set_name(name);
   sym->set_score(score);
   sym->set_group("bayes");
   sym->set_description("The Bayes classifier, trained on this site's mail, rates it this way");
   sym->add_options(absl::StrFormat("%.4f (%d tokens)", p, static_cast<int>(c.tokens_used)));
+  return p;
 }
 
 // The entities whose reputation a message asks for: its client, its sender's domain, and the
@@ -232,10 +235,27 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
               {{"skipped", skipped.size()}, {"loaded", (*rs)->size()}});
   }
   s->rules_ = std::move(*rs);
+  // What the network checks, clamd, Bayes, reputation and rate limits add after the rules
+  // run; meta rules that read these wait for them.
+  std::set<std::string> late_names;
+  for (const auto& l : config.dnsbl().lists()) {
+    late_names.insert(l.name());
+    for (const auto& c : l.codes()) late_names.insert(c.symbol());
+  }
+  s->rules_->MarkLate([late_names](const std::string& name) {
+    for (const char* prefix : {"SPF_", "DKIM_", "DMARC_", "ARC_", "BAYES_", "REP_", "RATELIMIT_", "CLAMAV_"}) {
+      if (absl::StartsWith(name, prefix)) return true;
+    }
+    return late_names.count(name) > 0;
+  });
   absl::StatusOr<std::unique_ptr<rules::ListSet>> lists = rules::ListSet::Create(s->rules_->lists());
   if (!lists.ok()) return lists.status();
   s->lists_ = std::move(*lists);
-  absl::StatusOr<std::unique_ptr<NetworkChecks>> net = NetworkChecks::Create(config);
+  // Block lists that imported rules ask for join the configured ones (scanner.dnsbl.enabled
+  // switches them off too).
+  farside::v1::ScannerConfig net_config = config;
+  for (const farside::v1::DnsblList& l : s->rules_->dnsbl_lists()) *net_config.mutable_dnsbl()->add_lists() = l;
+  absl::StatusOr<std::unique_ptr<NetworkChecks>> net = NetworkChecks::Create(net_config);
   if (!net.ok()) return net.status();
   s->network_ = std::move(*net);
   absl::StatusOr<std::unique_ptr<Antivirus>> av = Antivirus::Create(config.antivirus());
@@ -404,15 +424,17 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     }
   }
 
-  // The rule set, which may read what the checks above found (meta rules).
-  {
-    std::set<std::string> found;
-    for (const auto& sym : result.symbols()) found.insert(sym.name());
-    for (const rules::RuleSet::Hit& h : rules_->Run(msg, [&](const std::string& name) {
-           return found.count(name) ? 1.0 : 0.0;
-         }, profile ? &profile->off : nullptr)) {
-      // "__" sub-rules only feed meta rules; a result lists what a person should read.
+  // The rule set, which may read what the checks above found (meta rules). The rules that
+  // read what the network checks and Bayes find run again once those are in (RunLate).
+  rules::RuleSet::RunState rule_state;
+  std::set<std::string> found;
+  const auto known = [&](const std::string& name) { return found.count(name) ? 1.0 : 0.0; };
+  const auto add_hits = [&](const std::vector<rules::RuleSet::Hit>& hits) {
+    for (const rules::RuleSet::Hit& h : hits) {
+      // "__" sub-rules only feed meta rules; a result lists what a person should read. An
+      // imported rule named as the symbol it reads (SpamAssassin's SPF_PASS) is already there.
       if (h.rule->name.rfind("__", 0) == 0 && h.rule->score == 0 && !h.rule->force_action) continue;
+      if (h.rule->late && found.count(h.rule->name)) continue;
       auto* sym = result.add_symbols();
       sym->set_name(h.rule->name);
       sym->set_score(h.rule->score);
@@ -426,7 +448,9 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
         result.set_forced_by(h.rule->name);
       }
     }
-  }
+  };
+  for (const auto& sym : result.symbols()) found.insert(sym.name());
+  add_hits(rules_->Run(msg, known, profile ? &profile->off : nullptr, &rule_state));
 
   // clamd works while the DNS answers come in.
   antivirus_->Run(bytes, msg, &result, &forced);
@@ -455,7 +479,7 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
     sk->set_check("controller");
     sk->set_reason(std::string(state.status().message()));
   } else {
-    if (bc.enabled()) AddBayesSymbol(bc, state->bayes(), &result);
+    if (bc.enabled()) rule_state.bayes_probability = AddBayesSymbol(bc, state->bayes(), &result);
     AddReputationSymbols(config_.reputation(), state->reputation(), &result);
     for (const farside::v1::RateLimitAnswer& a : state->ratelimits()) {
       if (a.allowed()) continue;
@@ -470,6 +494,12 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
         result.set_forced_by(sym->name());
       }
     }
+  }
+
+  if (rules_->has_late()) {
+    found.clear();
+    for (const auto& sym : result.symbols()) found.insert(sym.name());
+    add_hits(rules_->RunLate(msg, known, profile ? &profile->off : nullptr, &rule_state));
   }
 
   if (profile != nullptr) {

@@ -242,6 +242,68 @@ TEST_F(NetworkTest, BlockListsMapTheirAnswers) {
   EXPECT_EQ(Find(r, "PLAIN_BL"), nullptr) << "an ip list reads the client only";
 }
 
+// Meta rules read what the network checks found: native rules by Farside's symbol names,
+// imported SpamAssassin rules through their evals (check_for_spf_fail maps to SPF_FAIL).
+TEST_F(NetworkTest, MetaRulesReadNetworkSymbols) {
+  const std::string rules = dir_ + "/late-rules", sa = dir_ + "/late-sa";
+  std::filesystem::create_directories(rules);
+  std::filesystem::create_directories(sa);
+  {
+    std::ofstream(rules + "/late.yaml") << R"(
+rules:
+  - {name: OFFER, body: 'offer', score: 0.1}
+  - {name: LISTED_OFFER, meta: 'OFFER && ZEN_SBL', score: 2, description: "A listed client sells"}
+  - {name: UNSIGNED_OFFER, meta: 'OFFER && !DKIM_PASS && !SPF_PASS', score: 1}
+)";
+    std::ofstream(sa + "/late.cf") << "header SPF_FAIL eval:check_for_spf_fail()\n"
+                                       "body __OFFER /offer/\n"
+                                       "meta SPF_FAIL_OFFER SPF_FAIL && __OFFER\n"
+                                       "score SPF_FAIL_OFFER 1.5\n"
+                                       // Block lists: SpamAssassin's sets become the scanner's lists.
+                                       "header __RCVD_IN_ZEN eval:check_rbl('zen', 'zen.test.')\n"
+                                       "header RCVD_IN_SBL eval:check_rbl_sub('zen', '127.0.0.2')\n"
+                                       "tflags RCVD_IN_SBL net\n"
+                                       "score RCVD_IN_SBL 0 2.5 0 2.5\n"
+                                       "header RCVD_IN_XBL eval:check_rbl('zen-lastexternal', 'zen.test.', "
+                                       "'^127\\.0\\.0\\.[4567]$')\n"
+                                       "meta ZEN_OFFER __RCVD_IN_ZEN && __OFFER\n"
+                                       "urirhssub URIBL_MULTI multi.test. A 2\n"
+                                       "body URIBL_MULTI eval:check_uridnsbl('URIBL_MULTI')\n"
+                                       "enlist_uri_host (BADHOST) spamsite.com\n"
+                                       "header URI_BADHOST eval:check_uri_host_listed('BADHOST')\n";
+  }
+  Make("scanner: {rules: {dirs: [\"" + rules + "\"], spamassassin_dirs: [\"" + sa + "\"]}}");
+  auto r = Scan("192.0.2.99", "x@nospf.test");  // listed on zen.test
+  EXPECT_NE(Find(r, "LISTED_OFFER"), nullptr) << Names(r);
+  EXPECT_NE(Find(r, "UNSIGNED_OFFER"), nullptr) << Names(r);
+  EXPECT_EQ(Find(r, "SPF_FAIL_OFFER"), nullptr) << Names(r);
+  const farside::v1::Symbol* s = nullptr;
+
+  s = Find(r, "RCVD_IN_SBL");
+  ASSERT_NE(s, nullptr) << Names(r);
+  EXPECT_EQ(s->score(), 2.5) << "a net rule scores as SpamAssassin's score set 1";
+  EXPECT_NE(Find(r, "ZEN_OFFER"), nullptr) << Names(r);
+  EXPECT_EQ(Find(r, "RCVD_IN_XBL"), nullptr) << Names(r);
+  EXPECT_NE(Find(r, "URIBL_MULTI"), nullptr) << Names(r);
+  EXPECT_NE(Find(r, "URI_BADHOST"), nullptr) << Names(r);
+  EXPECT_NE(Find(Scan("192.0.2.98", "x@nospf.test"), "RCVD_IN_XBL"), nullptr) << "127.0.0.4 matches the regex";
+
+  r = Scan("203.0.113.5", "alice@example.test");  // SPF fail, not listed
+  EXPECT_EQ(Find(r, "LISTED_OFFER"), nullptr) << Names(r);
+  EXPECT_EQ(Find(r, "RCVD_IN_SBL"), nullptr) << Names(r);
+  EXPECT_EQ(Find(r, "ZEN_OFFER"), nullptr) << Names(r);
+  s = Find(r, "SPF_FAIL_OFFER");
+  ASSERT_NE(s, nullptr) << Names(r);
+  EXPECT_EQ(s->score(), 1.5);
+  int spf_fail = 0;
+  for (const auto& x : r.symbols()) spf_fail += x.name() == "SPF_FAIL";
+  EXPECT_EQ(spf_fail, 1) << "the imported SPF_FAIL is Farside's own, listed once: " << Names(r);
+
+  r = Scan("192.0.2.10", "alice@example.test");  // SPF pass
+  EXPECT_EQ(Find(r, "UNSIGNED_OFFER"), nullptr) << Names(r);
+  EXPECT_EQ(Find(r, "SPF_FAIL_OFFER"), nullptr) << Names(r);
+}
+
 TEST_F(NetworkTest, NoQueryForListsSwitchedOffOrPrivateAddresses) {
   Make("");
   Scan("192.0.2.99", "x@nospf.test");
