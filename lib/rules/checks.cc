@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "lib/mime/address.h"
+#include "lib/mime/content_type.h"
 #include "lib/mime/urls.h"
 
 namespace farside::rules {
@@ -55,6 +56,11 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"envelope_from_is_from", Check::kEnvelopeFromIsFrom},
       {"received_removed", Check::kReceivedRemoved},
       {"url_shortener", Check::kUrlShortener},
+      {"qp_long_line", Check::kQpLongLine},
+      {"mime_epilogue", Check::kMimeEpilogue},
+      {"bounce_relays_configured", Check::kBounceRelaysConfigured},
+      {"bounce_from_relay", Check::kBounceFromRelay},
+      {"bad_iso_charset", Check::kBadIsoCharset},
   };
   for (const auto& [name, check] : kPlain) {
     if (text == name) {
@@ -172,7 +178,9 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       }
     } else if (call("html_flag")) {
       c->arg = std::string(absl::StripAsciiWhitespace(t));
-      if (c->arg == "embeds" || c->arg == "form_action_mailto") return ok(Check::kHtmlFlag);
+      if (c->arg == "embeds" || c->arg == "form_action_mailto" || c->arg == "font_face_bad") {
+        return ok(Check::kHtmlFlag);
+      }
     } else if (call("html_image_ratio")) {
       std::string lo = first();
       if (number(lo, &c->min) && number(t, &c->max) && c->min && c->max) return ok(Check::kHtmlImageRatio);
@@ -189,6 +197,29 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
     c->min.reset();
     c->max.reset();
     c->op.clear();
+  }
+  // image_area(TYPE,MIN[,MAX]) and image_text_ratio(TYPE,MIN,MAX[,raw]): SpamAssassin's
+  // ImageInfo pixel_coverage and image_to_text_ratio.
+  {
+    absl::string_view t = text;
+    const bool area = absl::ConsumePrefix(&t, "image_area(");
+    const bool ratio = !area && absl::ConsumePrefix(&t, "image_text_ratio(");
+    if ((area || ratio) && absl::ConsumeSuffix(&t, ")")) {
+      std::vector<std::string> a = absl::StrSplit(t, ',');
+      for (std::string& x : a) x = std::string(absl::StripAsciiWhitespace(x));
+      double lo, hi;
+      const bool types = !a.empty() && (a[0] == "all" || a[0] == "gif" || a[0] == "png" || a[0] == "jpeg");
+      if (types && a.size() >= 2 && absl::SimpleAtod(a[1], &lo) &&
+          (area ? a.size() <= 3 : (a.size() == 3 || (a.size() == 4 && a[3] == "raw")))) {
+        c->arg = a[0];
+        c->min = lo;
+        if (a.size() >= 3 && absl::SimpleAtod(a[2], &hi)) c->max = hi;
+        if (ratio && !c->max.has_value()) return absl::InvalidArgumentError("image_text_ratio needs MAX");
+        if (ratio && a.size() == 4) c->op = "raw";
+        c->kind = area ? Check::kImageArea : Check::kImageTextRatio;
+        return absl::OkStatus();
+      }
+    }
   }
   // name(ARGS): numbers (or "undef" for an open bound), a leading text argument for some.
   struct WithArgs {
@@ -207,9 +238,11 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"image_count", Check::kImageCount, true, 1, 2},
       {"header_count", Check::kHeaderCount, true, 2, 2},
       {"uppercase_percent", Check::kUppercasePercent, false, 2, 2},
+      {"space_ratio", Check::kSpaceRatio, false, 2, 2},
       {"from_in_list", Check::kFromInList, true, 0, 0},
       {"reply_to_in_list", Check::kReplyToInList, true, 0, 0},
       {"uri_host_in_list", Check::kUriHostInList, true, 0, 0},
+      {"to_in_subject", Check::kToInSubject, true, 0, 0},
   };
   size_t open = text.find('(');
   if (open != absl::string_view::npos && absl::EndsWith(text, ")")) {
@@ -332,6 +365,49 @@ bool IsShortener(const mime::Url& u, const std::set<std::string>& shorteners) {
   return shorteners.count(host.substr(host.find('.'))) > 0;
 }
 
+// Width times height of an image from its first bytes, as SpamAssassin's ImageInfo reads
+// GIF, PNG and JPEG headers; 0 when they do not say.
+double ImagePixels(absl::string_view d, absl::string_view type) {
+  auto u8 = [&](size_t i) { return i < d.size() ? static_cast<unsigned char>(d[i]) : 0u; };
+  auto be16 = [&](size_t i) { return u8(i) << 8 | u8(i + 1); };
+  auto be32 = [&](size_t i) { return static_cast<double>(be16(i)) * 65536 + be16(i + 2); };
+  if (type == "gif") {
+    if (d.size() < 10 || !(absl::StartsWith(d, "GIF87a") || absl::StartsWith(d, "GIF89a"))) return 0;
+    return static_cast<double>(u8(6) | u8(7) << 8) * (u8(8) | u8(9) << 8);
+  }
+  if (type == "png") {
+    if (d.size() < 24 || d.substr(0, 8) != absl::string_view("\x89PNG\r\n\x1a\n", 8) || d.substr(12, 4) != "IHDR") return 0;
+    return be32(16) * be32(20);
+  }
+  if (d.size() < 4 || u8(0) != 0xFF || u8(1) != 0xD8) return 0;
+  for (size_t pos = 2; pos + 4 <= d.size();) {
+    const unsigned mark = u8(pos + 1), len = be16(pos + 2);
+    if (u8(pos) != 0xFF || mark == 0xDA || mark == 0xD9 || len < 2) break;
+    pos += 4;
+    if ((mark >= 0xC0 && mark <= 0xC3) || (mark >= 0xC5 && mark <= 0xC7) || (mark >= 0xC9 && mark <= 0xCB) ||
+        (mark >= 0xCD && mark <= 0xCF)) {
+      return static_cast<double>(be16(pos + 1)) * be16(pos + 3);
+    }
+    pos += len - 2;
+  }
+  return 0;
+}
+
+// The pixels of the message's base64 GIF, PNG and JPEG parts of a type ("all" for any).
+double ImageArea(const mime::Message& msg, absl::string_view type) {
+  double total = 0;
+  for (const mime::Part& p : msg.parts()) {
+    if (!p.is_leaf() || p.transfer_encoding != "base64") continue;
+    absl::string_view t = p.content_type;
+    if (!absl::ConsumePrefix(&t, "image/")) continue;
+    if (t == "jpg") t = "jpeg";
+    if (t != "gif" && t != "png" && t != "jpeg") continue;
+    if (type != "all" && type != t) continue;
+    total += ImagePixels(p.decoded, t);
+  }
+  return total;
+}
+
 bool Compare(double v, const std::string& op, double n) {
   if (op == "<") return v < n;
   if (op == "<=") return v <= n;
@@ -386,7 +462,9 @@ std::optional<std::string> RunHtmlCheck(const CheckSpec& r, const mime::Message&
         }
         break;
       case Check::kHtmlFlag:
-        if (r.arg == "embeds" ? h.embeds : h.form_action_mailto) return r.arg;
+        if (r.arg == "embeds" ? h.embeds : r.arg == "font_face_bad" ? h.font_face_bad : h.form_action_mailto) {
+          return r.arg;
+        }
         break;
       case Check::kHtmlImageRatio: {
         if (h.image_area <= 0) break;
@@ -767,6 +845,146 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
     case Check::kHtmlEval: case Check::kHtmlTextMatch: case Check::kHtmlFlag:
     case Check::kHtmlImageRatio: case Check::kHtmlTitleSubjectRatio:
       return RunHtmlCheck(r, msg, cache);
+    case Check::kToInSubject: {
+      // The To address (or, for "user", its local part as the whole subject or after Re:,
+      // or leading it before punctuation): a greeting made from the recipient's address.
+      const std::string to = FirstAddress(msg, "To");
+      const mime::HeaderField* subj = msg.headers().Find("Subject");
+      if (to.empty() || subj == nullptr) return std::nullopt;
+      const std::string& subject = subj->value;
+      std::string re;
+      if (r.arg == "address") {
+        re = absl::StrCat("(?i)\\b\\Q", to, "\\E\\b");
+      } else if (r.arg == "user") {
+        const std::string user = to.substr(0, to.find('@'));
+        re = absl::StrCat("(?i)^(?:(?:re|fw):\\s*(?:\\w+\\s+)?\\Q", user, "\\E$|(?-i:\\Q", user,
+                          "\\E)\\s*[,:;!?-](?:$|\\s)|\\Q", user, "\\E$|,\\s*\\Q", user, "\\E[,:;!?-]$)");
+      } else {
+        return std::nullopt;
+      }
+      if (to.find("\\E") != std::string::npos) return std::nullopt;
+      absl::StatusOr<Regex> rx = Regex::Compile(re, "");
+      if (rx.ok() && rx->Find(subject, 100000)) return to;
+      return std::nullopt;
+    }
+    case Check::kQpLongLine:
+      // A quoted-printable line over 78 characters (RFC 5322's limit; RFC 2045 says 76,
+      // which common mailers pass by two).
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || p.transfer_encoding != "quoted-printable") continue;
+        for (absl::string_view line : absl::StrSplit(p.body, '\n')) {
+          if (line.size() > 78 && !absl::StartsWith(line, "SPAM: ")) return absl::StrCat(line.size(), " characters");
+        }
+      }
+      return std::nullopt;
+    case Check::kMimeEpilogue:
+      // Text after a multipart's closing boundary (other than white space and dots).
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_multipart) continue;
+        std::optional<std::string> b = p.content_type_params.Get("boundary");
+        if (!b.has_value() || b->empty()) continue;
+        const std::string close = absl::StrCat("--", *b, "--");
+        size_t at = p.body.rfind(close);
+        if (at == absl::string_view::npos) continue;
+        absl::string_view rest = p.body.substr(at + close.size());
+        size_t nl = rest.find('\n');
+        rest = nl == absl::string_view::npos ? absl::string_view() : rest.substr(nl + 1);
+        for (char ch : rest) {
+          if (!absl::ascii_isspace(static_cast<unsigned char>(ch)) && ch != '.') return "";
+        }
+      }
+      return std::nullopt;
+    case Check::kBounceRelaysConfigured:
+      if (data.bounce_relays.empty()) return std::nullopt;
+      return "";
+    case Check::kBounceFromRelay: {
+      // A bounce that quotes a Received line naming one of this site's relays.
+      if (data.bounce_relays.empty()) return std::nullopt;
+      static const Regex* const kRcvd = new Regex(*Regex::Compile("^[> ]*Received:", "i"));
+      static const Regex* const kHost = new Regex(*Regex::Compile(" (\\S+\\.\\S+)(?= )", ""));
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || !p.is_text()) continue;
+        for (absl::string_view line : absl::StrSplit(p.text, '\n')) {
+          if (!kRcvd->Find(line, 100000)) continue;
+          for (size_t at = 0; at < line.size();) {
+            std::optional<absl::string_view> m = kHost->Find(line, 100000, at);
+            if (!m.has_value()) break;
+            absl::string_view host = m->substr(1);
+            if (data.bounce_relays.count(absl::AsciiStrToLower(host))) return std::string(host);
+            at = m->data() - line.data() + m->size();
+          }
+        }
+      }
+      return std::nullopt;
+    }
+    case Check::kImageArea:
+    case Check::kImageTextRatio: {
+      const double area = ImageArea(msg, r.arg);
+      double v = area;
+      if (r.kind == Check::kImageTextRatio) {
+        // Text characters (the body rules' text, or the raw text parts) per pixel.
+        if (area <= 0) return std::nullopt;
+        double text = 0;
+        if (r.op != "raw") {
+          if (const mime::HeaderField* s = msg.headers().Find("Subject"); s != nullptr) text += s->value.size() + 1;
+        }
+        for (const mime::Part& p : msg.parts()) {
+          if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
+          text += r.op == "raw" ? p.decoded.size() : (p.is_html() ? p.Html().text.size() : p.text.size());
+        }
+        if (text <= 0) return std::nullopt;
+        v = text / area;
+        if (v == *r.max) return std::nullopt;  // the ratio's range is open at the top
+      }
+      if (v < *r.min || (r.max.has_value() && v > *r.max)) return std::nullopt;
+      return absl::StrCat(v);
+    }
+    case Check::kSpaceRatio: {
+      // SpamAssassin's tvd_vertical_words: over the body's paragraphs (the Subject and the
+      // text, blank lines splitting, other white space runs made one space) longer than 5
+      // characters, the highest share of spaces to other characters, in percent (100 when
+      // spaces are the most); hit in [MIN, MAX).
+      std::string all;
+      if (const mime::HeaderField* s = msg.headers().Find("Subject"); s != nullptr) all = s->value + "\n";
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
+        absl::StrAppend(&all, p.is_html() ? p.Html().text : p.text, "\n");
+      }
+      static const Regex* const kPara = new Regex(*Regex::Compile("\\n\\s*\\n", ""));
+      int best = -1;
+      size_t at = 0;
+      while (at <= all.size()) {
+        std::optional<absl::string_view> m = kPara->Find(all, 100000, at);
+        const size_t end = m.has_value() ? m->data() - all.data() : all.size();
+        size_t len = 0, spaces = 0;
+        bool in_space = false;
+        for (size_t i = at; i < end; ++i) {
+          const bool sp = absl::ascii_isspace(static_cast<unsigned char>(all[i]));
+          if (sp && in_space) continue;
+          in_space = sp;
+          ++len;
+          spaces += sp;
+        }
+        if (len > 5) {
+          const size_t non = len - spaces;
+          const int pct = spaces > non || non == 0 ? 100 : static_cast<int>(100 * spaces / non);
+          best = std::max(best, pct);
+        }
+        if (!m.has_value()) break;
+        at = end + m->size();
+      }
+      const double max = *r.max >= 100 ? 101 : *r.max;
+      if (best >= 0 && best >= *r.min && best < max) return absl::StrCat(best, "%");
+      return std::nullopt;
+    }
+    case Check::kBadIsoCharset:
+      // "iso-X-Y" that is neither ISO 8859 nor ISO 2022-JP/KR.
+      for (const mime::Part& p : msg.parts()) {
+        static const Regex* const kIso = new Regex(*Regex::Compile("iso-\\S+-\\S+\\b", "i"));
+        static const Regex* const kGood = new Regex(*Regex::Compile("iso-(?:8859-\\d{1,2}|2022-(?:jp|kr))\\b", "i"));
+        if (!p.charset.empty() && kIso->Find(p.charset, 10000) && !kGood->Find(p.charset, 10000)) return p.charset;
+      }
+      return std::nullopt;
     case Check::kUriHostInList: {
       // A listed name covers its subdomains.
       auto it = data.uri_host_lists.find(r.arg);

@@ -34,7 +34,10 @@ struct CheckSpec {
                      kHtmlFlag, kHtmlImageRatio, kHtmlTitleSubjectRatio,
                      // What later checks found: symbol(A|B|...) (any of Farside's symbols,
                      // SPF_PASS, DKIM_PASS, ...) and bayes(MIN,MAX) (the spam probability).
-                     kSymbol, kBayes, kUriHostInList };
+                     kSymbol, kBayes, kUriHostInList,
+                     kToInSubject, kQpLongLine, kMimeEpilogue, kBounceRelaysConfigured,
+                     kBounceFromRelay, kImageArea, kImageTextRatio, kSpaceRatio,
+                     kBadIsoCharset };
   Kind kind = Kind::kNone;
   std::optional<double> min, max;  // numeric arguments; unset: "undef" (open)
   std::string arg;                 // a text argument (image type, field name, list name, ...)
@@ -59,6 +62,7 @@ struct CheckData {
   std::map<std::string, Regex> address_lists;
   std::set<std::string> url_shorteners;  // host names, or ".example" for its subdomains
   std::map<std::string, std::set<std::string>> uri_host_lists;  // RuleFile.uri_host_lists
+  std::set<std::string> bounce_relays;                          // RuleFile.bounce_relays
 };
 
 // What the checks of one message share, built on first use.

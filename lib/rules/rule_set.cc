@@ -121,8 +121,8 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
     if (c.header.part().empty()) c.header.set_part("value");
     const std::string& part = c.header.part();
     if (part != "value" && part != "raw" && part != "address" && part != "name" &&
-        part != "domain") {
-      return RuleError(file, r.name(), "header part is one of value, raw, address, name, domain");
+        part != "name_raw" && part != "domain") {
+      return RuleError(file, r.name(), "header part is one of value, raw, address, name, name_raw, domain");
     }
     if (r.header().name().empty()) return RuleError(file, r.name(), "header rules need a name");
   }
@@ -236,6 +236,7 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
       for (const std::string& h : l.patterns()) set->data_.uri_host_lists[l.name()].insert(absl::AsciiStrToLower(h));
     }
     for (const auto& l : file.rules.dnsbl_lists()) set->dnsbl_lists_.push_back(l);
+    for (const std::string& h : file.rules.bounce_relays()) set->data_.bounce_relays.insert(absl::AsciiStrToLower(h));
     for (const auto& l : file.rules.lists()) {
       if (defined.count(l.name())) {
         return RuleError(file.name, l.name(), "a list and a rule have the same name");
@@ -502,6 +503,17 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
     for (const mime::HeaderField* f : fields) {
       if (part == "value" || part == "raw") {
         values.push_back(part == "value" ? f->value : f->raw);
+        continue;
+      }
+      if (part == "name_raw") {
+        // The phrase as written, before any encoded word is decoded: what precedes the
+        // '<' of the address (quotes dropped).
+        absl::string_view v = f->raw;
+        const size_t lt = v.find('<');
+        if (lt == absl::string_view::npos) continue;
+        v = absl::StripAsciiWhitespace(v.substr(0, lt));
+        if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+        values.emplace_back(v);
         continue;
       }
       for (const mime::Address& a : addresses_of(f)) {

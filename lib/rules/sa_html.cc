@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "lib/rules/regex.h"
 
 namespace farside::rules {
 namespace {
@@ -241,6 +242,13 @@ class Scanner {
       auto it = attrs.find(a);
       return it == attrs.end() ? nullptr : &it->second;
     };
+    if (tag == "font") {
+      static const Regex* const kFaces = new Regex(*Regex::Compile(
+          "^\\s*[\"'.]?[a-z ][a-z -]*[a-z]\\d?[\"']?(?:,\\s*[\"']?[a-z][a-z -]*[a-z]\\d?[\"']?)*;?$", "i"));
+      if (const std::string* face = attr("face"); face != nullptr && !kFaces->Find(*face, 10000)) {
+        st_->font_face_bad = true;
+      }
+    }
     if (tag == "img") {
       if (Inside("a") > 0 && !st_->anchors.empty()) st_->anchors.back() += "<img>\n";
       const std::string* w = attr("width");

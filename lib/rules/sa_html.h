@@ -27,6 +27,7 @@ struct SaHtmlStats {
   std::vector<std::string> titles, anchors;  // an image inside a link adds "<img>\n"
   bool embeds = false;                // <object> or <embed>
   bool form_action_mailto = false;
+  bool font_face_bad = false;         // <font face> that names no plausible font list
 
   // The numbers html_range and html_eval name: length, closed_extra_ratio, bad_tag_ratio,
   // non_element_ratio, obfuscation_ratio, image_area. nullopt when SpamAssassin leaves

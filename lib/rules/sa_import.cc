@@ -146,9 +146,12 @@ std::string NativeHtmlCheck(absl::string_view call) {
       (name == "html_title_subject_ratio" && a.size() == 1)) {
     return native(name);
   }
-  if (name == "html_test" && a.size() == 1 && (a[0] == "embeds" || a[0] == "form_action_mailto")) {
+  if (name == "html_test" && a.size() == 1 &&
+      (a[0] == "embeds" || a[0] == "form_action_mailto" || a[0] == "font_face_bad")) {
     return native("html_flag");
   }
+  if (name == "pixel_coverage" && (a.size() == 2 || a.size() == 3)) return native("image_area");
+  if (name == "image_to_text_ratio" && a.size() == 3) return native("image_text_ratio");
   return "";
 }
 
@@ -191,6 +194,14 @@ std::string NativeCheck(absl::string_view call) {
       {"check_dmarc_missing()", "symbol(DMARC_NONE)"},
       {"check_arc_signed()", "symbol(ARC_PASS|ARC_FAIL)"},
       {"check_arc_valid()", "symbol(ARC_PASS)"},
+      {"check_for_to_in_subject(user)", "to_in_subject(user)"},
+      {"check_for_to_in_subject(address)", "to_in_subject(address)"},
+      {"check_for_mime(mime_qp_long_line)", "qp_long_line"},
+      {"check_for_mime(mime_bad_iso_charset)", "bad_iso_charset"},
+      {"check_msg_parse_flags(mime_epilogue_exists)", "mime_epilogue"},
+      {"have_any_bounce_relays()", "bounce_relays_configured"},
+      {"check_welcomelist_bounce_relays()", "bounce_from_relay"},
+      {"check_whitelist_bounce_relays()", "bounce_from_relay"},
   };
   for (const auto& [sa, native] : kMap) {
     if (c == sa) return native;
@@ -202,6 +213,7 @@ std::string NativeCheck(absl::string_view call) {
       {"image_count(", "image_count("},
       {"check_header_count_range(", "header_count("},
       {"check_for_uppercase(", "uppercase_percent("},
+      {"tvd_vertical_words(", "space_ratio("},
       {"check_from_in_list(", "from_in_list("},
       {"check_replyto_in_list(", "reply_to_in_list("},
       {"check_bayes(", "bayes("},
@@ -293,6 +305,8 @@ void ParseHeader(const std::string& rest, Pending* p) {
       part = "address";
     } else if (mod == "name") {
       part = "name";
+    } else if (mod == "name:raw") {
+      part = "name_raw";
     } else if (mod == "raw") {
       part = "raw";
     } else if (mod == "domain" || mod == "host") {
@@ -587,6 +601,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::set<std::string> shorteners;                                // url_shortener
   std::map<std::string, uint32_t> max_hits;                        // tflags multiple
   std::set<std::string> net_rules;                                 // tflags net
+  std::set<std::string> bounce_relays;                             // welcomelist_bounce_relays
   std::map<std::string, double> net_scores;                        // score set 1
   std::map<std::string, std::vector<std::string>> uri_lists;       // urirhssub & co.
   std::map<std::string, std::vector<std::string>> uri_host_lists;  // enlist_uri_host
@@ -650,6 +665,12 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
         out_freemail.push_back(name);
         for (absl::string_view d : absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
           out_freemail.emplace_back(d);
+        }
+        continue;
+      }
+      if (dir == "welcomelist_bounce_relays" || dir == "whitelist_bounce_relays") {
+        for (absl::string_view h : absl::StrSplit(line.substr(dir.size()), absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+          bounce_relays.insert(absl::AsciiStrToLower(h));
         }
         continue;
       }
@@ -767,6 +788,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
     for (const std::string& a : patterns) l->add_patterns(a);
   }
   for (const std::string& h : shorteners) out.rules.add_url_shorteners(h);
+  for (const std::string& h : bounce_relays) out.rules.add_bounce_relays(h);
   for (const auto& [name, hosts] : uri_host_lists) {
     farside::v1::AddressList* l = out.rules.add_uri_host_lists();
     l->set_name(name);
