@@ -61,6 +61,7 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"bounce_relays_configured", Check::kBounceRelaysConfigured},
       {"bounce_from_relay", Check::kBounceFromRelay},
       {"bad_iso_charset", Check::kBadIsoCharset},
+      {"forged_gmail", Check::kForgedGmail},
   };
   for (const auto& [name, check] : kPlain) {
     if (text == name) {
@@ -976,6 +977,23 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
       const double max = *r.max >= 100 ? 101 : *r.max;
       if (best >= 0 && best >= *r.min && best < max) return absl::StrCat(best, "%");
       return std::nullopt;
+    }
+    case Check::kForgedGmail: {
+      // From a gmail.com address without the trace Gmail's servers leave: an X-Received by
+      // an internal address, submission to smtp.googlemail.com, or both long
+      // X-Gm-Message-State and X-Google-Smtp-Source fields.
+      if (!absl::EndsWith(FirstAddress(msg, "From"), "gmail.com")) return std::nullopt;
+      auto all = [&](const char* field) {
+        std::string v;
+        for (const mime::HeaderField* f : msg.headers().FindAll(field)) absl::StrAppend(&v, f->value, "\n");
+        return v;
+      };
+      static const Regex* const kInternal = new Regex(*Regex::Compile(
+          "by 10\\.\\S+ with SMTP id \\S+|by 2002\\:a\\d\\d\\:\\w+\\:\\S+ with SMTP id \\S+", ""));
+      static const Regex* const kSubmit = new Regex(*Regex::Compile("by smtp\\.googlemail\\.com with ESMTPSA id \\S+", ""));
+      if (kInternal->Find(all("X-Received"), 100000) || kSubmit->Find(all("Received"), 100000)) return std::nullopt;
+      if (all("X-Gm-Message-State").size() >= 60 && all("X-Google-Smtp-Source").size() >= 60) return std::nullopt;
+      return "";
     }
     case Check::kBadIsoCharset:
       // "iso-X-Y" that is neither ISO 8859 nor ISO 2022-JP/KR.

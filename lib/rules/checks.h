@@ -37,7 +37,7 @@ struct CheckSpec {
                      kSymbol, kBayes, kUriHostInList,
                      kToInSubject, kQpLongLine, kMimeEpilogue, kBounceRelaysConfigured,
                      kBounceFromRelay, kImageArea, kImageTextRatio, kSpaceRatio,
-                     kBadIsoCharset };
+                     kBadIsoCharset, kForgedGmail };
   Kind kind = Kind::kNone;
   std::optional<double> min, max;  // numeric arguments; unset: "undef" (open)
   std::string arg;                 // a text argument (image type, field name, list name, ...)

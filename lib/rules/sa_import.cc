@@ -198,6 +198,7 @@ std::string NativeCheck(absl::string_view call) {
       {"check_for_to_in_subject(address)", "to_in_subject(address)"},
       {"check_for_mime(mime_qp_long_line)", "qp_long_line"},
       {"check_for_mime(mime_bad_iso_charset)", "bad_iso_charset"},
+      {"check_for_forged_gmail_received_headers()", "forged_gmail"},
       {"check_msg_parse_flags(mime_epilogue_exists)", "mime_epilogue"},
       {"have_any_bounce_relays()", "bounce_relays_configured"},
       {"check_welcomelist_bounce_relays()", "bounce_from_relay"},

@@ -454,5 +454,60 @@ TEST(SaImport, PatternsTooLargeForPcre2AreSplitAtTheirAlternations) {
   EXPECT_EQ(HitNames(**rs, "Subject: x\n\nsay w17xy now\n"), "");
 }
 
+TEST(SaImport, HeaderAndMimeEvalsMapToChecks) {
+  SaImport imp = Import(R"(
+header LOCALPART_IN_SUBJECT  eval:check_for_to_in_subject('user')
+rawbody MIME_QP_LONG_LINE    eval:check_for_mime('mime_qp_long_line')
+body T_TVD_MIME_EPI          eval:check_msg_parse_flags('mime_epilogue_exists')
+body MIME_BAD_ISO_CHARSET    eval:check_for_mime('mime_bad_iso_charset')
+header FORGED_GMAIL_RCVD     eval:check_for_forged_gmail_received_headers()
+header FROM_NEEDS_MIME       From:name:raw =~ /[\x80-\xff]/
+body TVD_SPACE_RATIO         eval:tvd_vertical_words('0','10')
+body __HAVE_BOUNCE_RELAYS    eval:have_any_bounce_relays()
+body MY_SERVERS_FOUND        eval:check_welcomelist_bounce_relays()
+meta HAVE_RELAYS             __HAVE_BOUNCE_RELAYS
+welcomelist_bounce_relays    out.example.net
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  const std::string qp_line(90, 'a');
+  EXPECT_EQ(HitNames(**rs, "From: J\xc3\xb6rg <jorg@gmail.com>\nTo: bob@example.com\nSubject: bob, hello\n"
+                           "Content-Type: multipart/mixed; boundary=b\n\n"
+                           "--b\nContent-Type: text/plain; charset=iso-2022-cn\n"
+                           "Content-Transfer-Encoding: quoted-printable\n\n" + qp_line + "\n"
+                           "--b--\nepilogue text\n"),
+            "LOCALPART_IN_SUBJECT MIME_QP_LONG_LINE T_TVD_MIME_EPI MIME_BAD_ISO_CHARSET FORGED_GMAIL_RCVD "
+            "FROM_NEEDS_MIME TVD_SPACE_RATIO __HAVE_BOUNCE_RELAYS HAVE_RELAYS ");
+  EXPECT_EQ(HitNames(**rs, "From: =?utf-8?q?J=C3=B6rg?= <jorg@gmail.com>\nTo: bob@example.com\n"
+                           "X-Gm-Message-State: " + std::string(70, 'x') + "\n"
+                           "X-Google-Smtp-Source: " + std::string(70, 'y') + "\n"
+                           "Subject: about bob\n\nthe bounce:\n"
+                           "> Received: from a.example (a.example [192.0.2.1]) by out.example.net with SMTP\n"),
+            "MY_SERVERS_FOUND __HAVE_BOUNCE_RELAYS HAVE_RELAYS ");
+}
+
+// ImageInfo reads image sizes from the GIF, PNG and JPEG headers of base64 parts.
+TEST(SaImport, ImageEvalsReadImageHeaders) {
+  SaImport imp = Import(R"(
+body __GIF_AREA_180K   eval:pixel_coverage('gif','180000','475000')
+body __DC_IMG_TEXT     eval:image_to_text_ratio('all', '0.000', '0.008')
+meta BIG_GIF           __GIF_AREA_180K
+meta LITTLE_TEXT       __DC_IMG_TEXT
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  // GIF89a, 600 x 400: base64 of "GIF89a" + 0x58 0x02 0x90 0x01 + padding.
+  const std::string gif = "R0lGODlhWAKQAQAAAAAA";
+  auto message = [&](const std::string& text) {
+    return "Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n" + text +
+           "\n--b\nContent-Type: image/gif\nContent-Transfer-Encoding: base64\n\n" + gif + "\n--b--\n";
+  };
+  EXPECT_EQ(HitNames(**rs, message("hi")), "__GIF_AREA_180K BIG_GIF __DC_IMG_TEXT LITTLE_TEXT ");
+  EXPECT_EQ(HitNames(**rs, message(std::string(3000, 'w'))), "__GIF_AREA_180K BIG_GIF ")
+      << "3,000 characters for 240,000 pixels is over the ratio";
+}
+
 }  // namespace
 }  // namespace farside::rules
