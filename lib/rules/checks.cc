@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -853,19 +854,50 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
       const mime::HeaderField* subj = msg.headers().Find("Subject");
       if (to.empty() || subj == nullptr) return std::nullopt;
       const std::string& subject = subj->value;
-      std::string re;
       if (r.arg == "address") {
-        re = absl::StrCat("(?i)\\b\\Q", to, "\\E\\b");
-      } else if (r.arg == "user") {
-        const std::string user = to.substr(0, to.find('@'));
-        re = absl::StrCat("(?i)^(?:(?:re|fw):\\s*(?:\\w+\\s+)?\\Q", user, "\\E$|(?-i:\\Q", user,
-                          "\\E)\\s*[,:;!?-](?:$|\\s)|\\Q", user, "\\E$|,\\s*\\Q", user, "\\E[,:;!?-]$)");
-      } else {
+        // Anywhere, any case, not inside a longer word.
+        const std::string lower = absl::AsciiStrToLower(subject);
+        const auto word = [](char ch) { return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_'; };
+        for (size_t at = lower.find(to); at != std::string::npos; at = lower.find(to, at + 1)) {
+          const size_t end = at + to.size();
+          if ((at == 0 || !word(lower[at - 1]) || !word(to.front())) &&
+              (end == lower.size() || !word(lower[end]) || !word(to.back()))) {
+            return to;
+          }
+        }
         return std::nullopt;
       }
-      if (to.find("\\E") != std::string::npos) return std::nullopt;
-      absl::StatusOr<Regex> rx = Regex::Compile(re, "");
-      if (rx.ok() && rx->Find(subject, 100000)) return to;
+      if (r.arg != "user") return std::nullopt;
+      const std::string user = to.substr(0, to.find('@'));
+      if (user.empty()) return std::nullopt;
+      absl::string_view line = subject;
+      if (absl::EndsWith(line, "\n")) line.remove_suffix(1);
+      const auto is_punct = [](char ch) { return std::strchr(",:;!?-", ch) != nullptr && ch != 0; };
+      // "USER", "Re: [word ]USER", ", USER!" (any case), or "USER, ..." as written.
+      if (absl::EqualsIgnoreCase(line, user)) return to;
+      if (absl::StartsWith(line, user)) {
+        absl::string_view rest = absl::StripLeadingAsciiWhitespace(line.substr(user.size()));
+        if (!rest.empty() && is_punct(rest[0]) &&
+            (rest.size() == 1 || absl::ascii_isspace(static_cast<unsigned char>(rest[1])))) {
+          return to;
+        }
+      }
+      for (absl::string_view pre : {"re:", "fw:"}) {
+        if (line.size() < pre.size() || !absl::EqualsIgnoreCase(line.substr(0, pre.size()), pre)) continue;
+        absl::string_view rest = absl::StripLeadingAsciiWhitespace(line.substr(pre.size()));
+        if (absl::EqualsIgnoreCase(rest, user)) return to;
+        size_t w = 0;
+        while (w < rest.size() && (absl::ascii_isalnum(static_cast<unsigned char>(rest[w])) || rest[w] == '_')) ++w;
+        if (w == 0 || w == rest.size() || !absl::ascii_isspace(static_cast<unsigned char>(rest[w]))) continue;
+        if (absl::EqualsIgnoreCase(absl::StripLeadingAsciiWhitespace(rest.substr(w)), user)) return to;
+      }
+      if (absl::StartsWith(line, ",")) {
+        absl::string_view rest = absl::StripLeadingAsciiWhitespace(line.substr(1));
+        if (rest.size() == user.size() + 1 && is_punct(rest.back()) &&
+            absl::EqualsIgnoreCase(rest.substr(0, user.size()), user)) {
+          return to;
+        }
+      }
       return std::nullopt;
     }
     case Check::kQpLongLine:

@@ -452,7 +452,7 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
                                             const std::vector<char>* off, bool late,
                                             RunState& st) const {
   std::vector<Hit> hits;
-  CheckCache check_cache;
+  CheckCache& check_cache = st.checks;
   check_cache.known = &known;
   check_cache.bayes_probability = st.bayes_probability;
   // What each rule found (1 or 0, or a count), kept between the two runs, and what other
@@ -551,7 +551,9 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
     return texts;
   };
   // Each prefilter runs once, over every text of its kind, when a rule first needs it.
-  std::vector<std::vector<char>> maybe(filters_.size());
+  // Kept in the state: the second run reuses what the first one scanned.
+  std::vector<std::vector<char>>& maybe = st.maybe;
+  if (maybe.size() != filters_.size()) maybe.assign(filters_.size(), {});
   auto may_match = [&](const CompiledRule& r) -> bool {
     if (r.filter < 0) return true;
     const Filter& f = filters_[r.filter];

@@ -103,6 +103,8 @@ class RuleSet {
     std::vector<double> value;
     std::vector<char> done;
     std::optional<double> bayes_probability;  // set before RunLate, when Bayes answered
+    std::vector<std::vector<char>> maybe;     // per prefilter: the patterns that may match
+    CheckCache checks;
   };
   std::vector<Hit> Run(const mime::Message& msg,
                        const std::function<double(const std::string&)>& known,
