@@ -63,6 +63,11 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"bounce_from_relay", Check::kBounceFromRelay},
       {"bad_iso_charset", Check::kBadIsoCharset},
       {"forged_gmail", Check::kForgedGmail},
+      {"fake_aol_relay", Check::kFakeAolRelay},
+      {"ratware_name_id", Check::kRatwareNameId},
+      {"ratware_envelope_from", Check::kRatwareEnvelopeFrom},
+      {"dkim_valid_author", Check::kDkimValidAuthor},
+      {"dkim_checked", Check::kDkimChecked},
   };
   for (const auto& [name, check] : kPlain) {
     if (text == name) {
@@ -186,6 +191,9 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
     } else if (call("html_image_ratio")) {
       std::string lo = first();
       if (number(lo, &c->min) && number(t, &c->max) && c->min && c->max) return ok(Check::kHtmlImageRatio);
+    } else if (call("dkim_valid")) {
+      c->arg = absl::AsciiStrToLower(absl::StripAsciiWhitespace(t));
+      if (!c->arg.empty()) return ok(Check::kDkimValid);
     } else if (call("symbol")) {
       c->arg = std::string(absl::StripAsciiWhitespace(t));
       if (!c->arg.empty()) return ok(Check::kSymbol);
@@ -241,10 +249,12 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"header_count", Check::kHeaderCount, true, 2, 2},
       {"uppercase_percent", Check::kUppercasePercent, false, 2, 2},
       {"space_ratio", Check::kSpaceRatio, false, 2, 2},
+      {"base64_length", Check::kBase64Length, false, 1, 2},
       {"from_in_list", Check::kFromInList, true, 0, 0},
       {"reply_to_in_list", Check::kReplyToInList, true, 0, 0},
       {"uri_host_in_list", Check::kUriHostInList, true, 0, 0},
       {"to_in_subject", Check::kToInSubject, true, 0, 0},
+      {"from_name_address", Check::kFromNameAddress, true, 0, 0},
   };
   size_t open = text.find('(');
   if (open != absl::string_view::npos && absl::EndsWith(text, ")")) {
@@ -1026,6 +1036,123 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
       if (kInternal->Find(all("X-Received"), 100000) || kSubmit->Find(all("Received"), 100000)) return std::nullopt;
       if (all("X-Gm-Message-State").size() >= 60 && all("X-Google-Smtp-Source").size() >= 60) return std::nullopt;
       return "";
+    }
+    case Check::kFakeAolRelay: {
+      // An AOL relay name ("rly-xx01.") in a Received trace AOL's own relays did not write.
+      std::string rcvd;
+      for (const mime::HeaderField* f : msg.headers().FindAll("Received")) absl::StrAppend(&rcvd, f->value, " ");
+      static const Regex* const kRly = new Regex(*Regex::Compile(" rly-[a-z][a-z]\\d\\d\\.", "i"));
+      static const Regex* const kAol = new Regex(*Regex::Compile("/AOL-\\d+\\.\\d+\\.\\d+\\)|ESMTP id (?:RELAY|MAILRELAY|MAILIN)", ""));
+      if (kRly->Find(rcvd, 100000) && !kAol->Find(rcvd, 100000)) return "";
+      return std::nullopt;
+    }
+    case Check::kRatwareNameId: {
+      // Message-ID "<28 CAPITALS.X>" and From '"Name" <X>': one bulk mailer's signature.
+      const mime::HeaderField* id = msg.headers().Find("Message-ID");
+      const mime::HeaderField* from = msg.headers().Find("From");
+      if (id == nullptr || from == nullptr) return std::nullopt;
+      static const Regex* const kId = new Regex(*Regex::Compile("<[A-Z]{28}\\.[^>]+?>", ""));
+      std::optional<absl::string_view> m = kId->Find(id->raw, 10000);
+      if (!m.has_value()) return std::nullopt;
+      const std::string addr(m->substr(30, m->size() - 31));
+      const size_t at = from->raw.find(absl::StrCat("<", addr, ">"));
+      if (at == std::string::npos) return std::nullopt;
+      absl::string_view before = absl::StripTrailingAsciiWhitespace(absl::string_view(from->raw).substr(0, at));
+      if (before.size() >= 3 && before.back() == '"' && before.find('"') < before.size() - 2) return addr;
+      return std::nullopt;
+    }
+    case Check::kRatwareEnvelopeFrom: {
+      // The envelope sender made from the recipient's domain and user ("dom.user@...").
+      const std::string to = FirstAddress(msg, "To"), from = FirstAddress(msg, "EnvelopeFrom");
+      if (to.empty() || from.empty() || absl::StartsWith(from, "srs")) return std::nullopt;
+      const size_t at = to.find('@');
+      if (at == std::string::npos || at == 0) return std::nullopt;
+      const std::string dom = mime::RegisteredDomain(to.substr(at + 1));
+      if (dom.empty()) return std::nullopt;
+      const std::string user = to.substr(0, at);
+      for (size_t p = from.find(dom); p != std::string::npos; p = from.find(dom, p + 1)) {
+        const size_t u = p + dom.size() + 1;
+        if (p > 0 && absl::ascii_isalnum(static_cast<unsigned char>(from[p - 1]))) continue;
+        if (u + user.size() < from.size() && from.compare(u, user.size(), user) == 0 && from[u + user.size()] == '@') {
+          return from;
+        }
+      }
+      return std::nullopt;
+    }
+    case Check::kBase64Length: {
+      // The longest raw line of the base64 parts (calendar invitations aside).
+      size_t longest = 0;
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || p.transfer_encoding != "base64" || p.content_type == "application/ics") continue;
+        for (absl::string_view line : absl::StrSplit(p.body, '\n')) longest = std::max(longest, line.size() + 1);
+      }
+      if (longest >= *r.min && (!r.max.has_value() || longest <= *r.max)) return absl::StrCat(longest);
+      return std::nullopt;
+    }
+    case Check::kDkimValidAuthor:
+    case Check::kDkimValid: {
+      // A verified signature by the From address's domain, or by one of DOMAINS ("*.d" or
+      // ".d" for d's subdomains too).
+      if (cache == nullptr) return std::nullopt;
+      std::vector<std::string> want;
+      if (r.kind == Check::kDkimValidAuthor) {
+        const std::string from = FirstAddress(msg, "From");
+        if (from.find('@') == std::string::npos) return std::nullopt;
+        want.push_back(from.substr(from.find('@') + 1));
+      } else {
+        want = absl::StrSplit(r.arg, ',', absl::SkipEmpty());
+      }
+      for (const std::string& d : cache->dkim_pass_domains) {
+        for (const std::string& each : want) {
+          absl::string_view w = absl::StripAsciiWhitespace(each);
+          const bool subs = absl::ConsumePrefix(&w, "*.") || absl::ConsumePrefix(&w, ".");
+          if (d == w || (subs && absl::EndsWith(d, absl::StrCat(".", w)))) return d;
+        }
+      }
+      return std::nullopt;
+    }
+    case Check::kDkimChecked:
+      if (cache != nullptr && cache->dkim_checked) return "";
+      return std::nullopt;
+    case Check::kFromNameAddress: {
+      // SpamAssassin's FromNameSpoof: From's display name holds an address (with at most
+      // 50 other characters around it) that is the recipient's or Reply-To's.
+      if (cache == nullptr) return std::nullopt;
+      for (const std::string& h : data.from_name_ignore_headers) {
+        if (msg.headers().Find(h) != nullptr) return std::nullopt;
+      }
+      for (const std::string& d : cache->dkim_pass_domains) {
+        if (data.from_name_ignore_dkim.count(d)) return std::nullopt;
+      }
+      const mime::HeaderField* from = msg.headers().Find("From");
+      if (from == nullptr) return std::nullopt;
+      std::vector<mime::Address> fa = mime::ParseAddressList(from->raw);
+      if (fa.empty() || mime::RegisteredDomain(absl::AsciiStrToLower(fa[0].domain)).empty()) return std::nullopt;
+      const std::string name = absl::AsciiStrToLower(fa[0].display_name);
+      static const Regex* const kAddr = new Regex(*Regex::Compile(
+          "\\b[\\w.!#$%&'*+/=?^_`{|}~-]+@\\w[\\w-]*\\.\\w[\\w.-]++\\b", "i"));
+      std::optional<absl::string_view> m = kAddr->Find(name, 10000);
+      if (!m.has_value()) return std::nullopt;
+      const std::string addr(*m);
+      if (mime::RegisteredDomain(addr.substr(addr.find('@') + 1)).empty()) return std::nullopt;
+      const auto odd = [](absl::string_view v) {
+        return std::count_if(v.begin(), v.end(), [](char ch) { return !(absl::ascii_islower(ch) || absl::ascii_isdigit(ch)); });
+      };
+      const long extra = static_cast<long>(name.size()) + (odd(name) - odd(addr)) - static_cast<long>(addr.size());
+      if (extra > 50) return std::nullopt;
+      std::vector<std::string> targets;
+      if (r.arg == "replyto") {
+        targets.push_back(FirstAddress(msg, "Reply-To"));
+      } else {
+        for (const char* f : {"To", "Cc", "Apparently-To", "Delivered-To", "Envelope-To", "X-Envelope-To",
+                              "X-Original-To", "X-Delivered-To"}) {
+          for (const std::string& a : AddressesOf(msg, f)) targets.push_back(a);
+        }
+      }
+      for (const std::string& t : targets) {
+        if (t == addr) return addr;
+      }
+      return std::nullopt;
     }
     case Check::kBadIsoCharset:
       // "iso-X-Y" that is neither ISO 8859 nor ISO 2022-JP/KR.

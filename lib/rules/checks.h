@@ -37,7 +37,13 @@ struct CheckSpec {
                      kSymbol, kBayes, kUriHostInList,
                      kToInSubject, kQpLongLine, kMimeEpilogue, kBounceRelaysConfigured,
                      kBounceFromRelay, kImageArea, kImageTextRatio, kSpaceRatio,
-                     kBadIsoCharset, kForgedGmail };
+                     kBadIsoCharset, kForgedGmail, kFakeAolRelay, kRatwareNameId,
+                     kRatwareEnvelopeFrom, kBase64Length,
+                     // Late, as symbol(): dkim_valid_author, dkim_valid(DOMAIN,...).
+                     kDkimValidAuthor, kDkimValid, kDkimChecked,
+                     // from_name_address(to|replyto): the address in From's display name
+                     // is the recipient's or Reply-To's (late: DKIM signers may excuse it).
+                     kFromNameAddress };
   Kind kind = Kind::kNone;
   std::optional<double> min, max;  // numeric arguments; unset: "undef" (open)
   std::string arg;                 // a text argument (image type, field name, list name, ...)
@@ -63,6 +69,8 @@ struct CheckData {
   std::set<std::string> url_shorteners;  // host names, or ".example" for its subdomains
   std::map<std::string, std::set<std::string>> uri_host_lists;  // RuleFile.uri_host_lists
   std::set<std::string> bounce_relays;                          // RuleFile.bounce_relays
+  std::vector<std::string> from_name_ignore_headers;
+  std::set<std::string> from_name_ignore_dkim;
 };
 
 // What the checks of one message share, built on first use.
@@ -71,11 +79,15 @@ struct CheckCache {
   // For symbol() and bayes(): the symbols found by other checks, and Bayes' answer.
   const std::function<double(const std::string&)>* known = nullptr;
   std::optional<double> bayes_probability;
+  std::vector<std::string> dkim_pass_domains;  // lower case d= of verified signatures
+  bool dkim_checked = false;                   // DKIM signatures were verified
 };
 
 // The checks that read what is found after the rules run (RuleSet::RunLate).
 inline bool IsLateCheck(const CheckSpec& c) {
-  return c.kind == CheckSpec::Kind::kSymbol || c.kind == CheckSpec::Kind::kBayes;
+  return c.kind == CheckSpec::Kind::kSymbol || c.kind == CheckSpec::Kind::kBayes ||
+         c.kind == CheckSpec::Kind::kDkimValidAuthor || c.kind == CheckSpec::Kind::kDkimValid ||
+         c.kind == CheckSpec::Kind::kDkimChecked || c.kind == CheckSpec::Kind::kFromNameAddress;
 }
 
 // Reads a check's name and arguments; InvalidArgument for an unknown one.

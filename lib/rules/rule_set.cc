@@ -237,6 +237,10 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vecto
     }
     for (const auto& l : file.rules.dnsbl_lists()) set->dnsbl_lists_.push_back(l);
     for (const std::string& h : file.rules.bounce_relays()) set->data_.bounce_relays.insert(absl::AsciiStrToLower(h));
+    for (const std::string& h : file.rules.from_name_ignore_headers()) set->data_.from_name_ignore_headers.push_back(h);
+    for (const std::string& d : file.rules.from_name_ignore_dkim()) {
+      set->data_.from_name_ignore_dkim.insert(absl::AsciiStrToLower(d));
+    }
     for (const auto& l : file.rules.lists()) {
       if (defined.count(l.name())) {
         return RuleError(file.name, l.name(), "a list and a rule have the same name");

@@ -199,6 +199,13 @@ std::string NativeCheck(absl::string_view call) {
       {"check_for_mime(mime_qp_long_line)", "qp_long_line"},
       {"check_for_mime(mime_bad_iso_charset)", "bad_iso_charset"},
       {"check_for_forged_gmail_received_headers()", "forged_gmail"},
+      {"check_for_fake_aol_relay_in_rcvd()", "fake_aol_relay"},
+      {"check_ratware_name_id()", "ratware_name_id"},
+      {"check_ratware_envelope_from()", "ratware_envelope_from"},
+      {"check_dkim_valid_author_sig()", "dkim_valid_author"},
+      {"check_dkim_dependable()", "dkim_checked"},
+      {"check_fromname_equals_to()", "from_name_address(to)"},
+      {"check_fromname_equals_replyto()", "from_name_address(replyto)"},
       {"check_msg_parse_flags(mime_epilogue_exists)", "mime_epilogue"},
       {"have_any_bounce_relays()", "bounce_relays_configured"},
       {"check_welcomelist_bounce_relays()", "bounce_from_relay"},
@@ -215,6 +222,8 @@ std::string NativeCheck(absl::string_view call) {
       {"check_header_count_range(", "header_count("},
       {"check_for_uppercase(", "uppercase_percent("},
       {"tvd_vertical_words(", "space_ratio("},
+      {"check_base64_length(", "base64_length("},
+      {"check_dkim_valid(", "dkim_valid("},
       {"check_from_in_list(", "from_in_list("},
       {"check_replyto_in_list(", "reply_to_in_list("},
       {"check_bayes(", "bayes("},
@@ -603,6 +612,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::map<std::string, uint32_t> max_hits;                        // tflags multiple
   std::set<std::string> net_rules;                                 // tflags net
   std::set<std::string> bounce_relays;                             // welcomelist_bounce_relays
+  std::vector<std::string> out_fns_headers, out_fns_dkim;          // fns_ignore_*
   std::map<std::string, double> net_scores;                        // score set 1
   std::map<std::string, std::vector<std::string>> uri_lists;       // urirhssub & co.
   std::map<std::string, std::vector<std::string>> uri_host_lists;  // enlist_uri_host
@@ -666,6 +676,16 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
         out_freemail.push_back(name);
         for (absl::string_view d : absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
           out_freemail.emplace_back(d);
+        }
+        continue;
+      }
+      if (dir == "fns_ignore_headers" || dir == "fns_ignore_dkim") {
+        for (absl::string_view h : absl::StrSplit(line.substr(dir.size()), absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+          if (dir == "fns_ignore_headers") {
+            out_fns_headers.emplace_back(h);
+          } else {
+            out_fns_dkim.emplace_back(absl::AsciiStrToLower(h));
+          }
         }
         continue;
       }
@@ -790,6 +810,8 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   }
   for (const std::string& h : shorteners) out.rules.add_url_shorteners(h);
   for (const std::string& h : bounce_relays) out.rules.add_bounce_relays(h);
+  for (const std::string& h : out_fns_headers) out.rules.add_from_name_ignore_headers(h);
+  for (const std::string& d : out_fns_dkim) out.rules.add_from_name_ignore_dkim(d);
   for (const auto& [name, hosts] : uri_host_lists) {
     farside::v1::AddressList* l = out.rules.add_uri_host_lists();
     l->set_name(name);

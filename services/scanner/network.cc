@@ -320,6 +320,8 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
     sk->set_reason(s.substr(s.find(':') + 2));
   }
   if (resolver_ == nullptr) return auth;
+  // Verified, or nothing to verify: what a message says about DKIM can be relied on.
+  auth.dkim_checked = dkim_.enabled();
   // Everything but SPF was sent by Start, as one vector: one wait for all of it, so a scan
   // sleeps once rather than once per check.
   const std::vector<dns::Answer> fetched = resolver_->Lookup(p.queries, p.deadline);
@@ -365,7 +367,12 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
       std::string name;
       double score = 0;
       switch (v.result) {
-        case dkim::Result::kPass: name = "DKIM_PASS"; score = dkim_.pass_score(); dkim_pass.push_back(v.domain); break;
+        case dkim::Result::kPass:
+          name = "DKIM_PASS";
+          score = dkim_.pass_score();
+          dkim_pass.push_back(v.domain);
+          auth.dkim_pass_domains.push_back(absl::AsciiStrToLower(v.domain));
+          break;
         case dkim::Result::kFail: name = "DKIM_FAIL"; score = dkim_.fail_score(); break;
         case dkim::Result::kTempError: name = "DKIM_TEMPERROR"; score = dkim_.temperror_score(); break;
         case dkim::Result::kPermError: name = "DKIM_PERMERROR"; score = dkim_.permerror_score(); break;

@@ -54,6 +54,8 @@ class NetworkChecks {
   // What the checks found, for Authentication-Results (RFC 8601 method results).
   struct Auth {
     std::vector<std::string> results;  // "spf=pass smtp.mailfrom=example.test", ...
+    std::vector<std::string> dkim_pass_domains;  // d= of the signatures that verified
+    bool dkim_checked = false;                   // the DKIM check ran
   };
 
   // `bytes`: the message as received (DKIM reads its exact header fields).

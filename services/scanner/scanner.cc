@@ -455,6 +455,8 @@ absl::StatusOr<farside::v1::ScanResult> Scanner::Scan(const farside::v1::ScanReq
   // clamd works while the DNS answers come in.
   antivirus_->Run(bytes, msg, &result, &forced);
   const NetworkChecks::Auth auth = network_->Finish(net, msg, env, &result, &forced);
+  rule_state.checks.dkim_pass_domains = auth.dkim_pass_domains;
+  rule_state.checks.dkim_checked = auth.dkim_checked;
 
   // The one shared-state call for this message.
   farside::v1::MessageQuery query;

@@ -509,5 +509,60 @@ meta LITTLE_TEXT       __DC_IMG_TEXT
       << "3,000 characters for 240,000 pixels is over the ratio";
 }
 
+TEST(SaImport, RatwareAolAndBase64Evals) {
+  SaImport imp = Import(R"(
+header FAKE_AOL_RELAY_IN_RCVD  eval:check_for_fake_aol_relay_in_rcvd()
+header RATWARE_NAME_ID         eval:check_ratware_name_id()
+header RATWARE_ENVELOPE_FROM   eval:check_ratware_envelope_from()
+body   BASE64_LENGTH_79_INF    eval:check_base64_length('79')
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  EXPECT_EQ(HitNames(**rs, "Received: from rly-xa01.mx.aol.com (x [192.0.2.1]) by mx.example.net\n"
+                           "Message-ID: <ABCDEFGHIJKLMNOPQRSTUVWXYZAB.win@spam.example>\n"
+                           "From: \"Winner\" <win@spam.example>\nTo: bob@example.com\n"
+                           "Return-Path: <example.com.bob@bulk.example>\n"
+                           "Content-Transfer-Encoding: base64\n\n" + std::string(100, 'Q') + "\n"),
+            "FAKE_AOL_RELAY_IN_RCVD RATWARE_NAME_ID RATWARE_ENVELOPE_FROM BASE64_LENGTH_79_INF ");
+  EXPECT_EQ(HitNames(**rs, "Received: from rly-xa01.mx.aol.com (x [192.0.2.1]) by mx.aol.com "
+                           "(v1/AOL-1.2.3) with ESMTP id MAILIN1\nFrom: Bob <bob@example.com>\n"
+                           "To: bob@example.com\n\nQUJD\n"),
+            "");
+}
+
+// DKIM evals read the scanner's verified signatures in the late run.
+TEST(SaImport, DkimEvalsReadVerifiedSignaturesInTheLateRun) {
+  SaImport imp = Import(R"(
+header DKIM_VALID_AU          eval:check_dkim_valid_author_sig()
+header __RESIGNER             eval:check_dkim_valid('googlegroups.com', '.lists.example')
+header __DKIM_DEPENDABLE      eval:check_dkim_dependable()
+header __FROM_EQ_TO           eval:check_fromname_equals_to()
+meta   RESIGNED               __RESIGNER && __DKIM_DEPENDABLE
+meta   FROMNAME_EQUALS_TO     __FROM_EQ_TO
+fns_ignore_dkim linkedin.com
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  ASSERT_TRUE((*rs)->has_late());
+  auto msg = mime::Message::Parse("From: \"bob@example.com\" <x@spam.net>\nTo: bob@example.com\n\nhi\n",
+                                  mime::Message::DefaultLimits());
+  auto zero = [](const std::string&) { return 0.0; };
+  auto run = [&](std::vector<std::string> domains) {
+    RuleSet::RunState st;
+    std::string out;
+    for (const auto& h : (*rs)->Run(msg, zero, nullptr, &st)) out += h.rule->name + " ";
+    EXPECT_EQ(out, "") << "the first run leaves the DKIM rules for later";
+    st.checks.dkim_pass_domains = std::move(domains);
+    st.checks.dkim_checked = true;
+    for (const auto& h : (*rs)->RunLate(msg, zero, nullptr, &st)) out += h.rule->name + " ";
+    return out;
+  };
+  EXPECT_EQ(run({"spam.net"}), "DKIM_VALID_AU __FROM_EQ_TO FROMNAME_EQUALS_TO ");
+  EXPECT_EQ(run({"a.lists.example"}), "__RESIGNER __DKIM_DEPENDABLE RESIGNED __FROM_EQ_TO FROMNAME_EQUALS_TO ");
+  EXPECT_EQ(run({"linkedin.com"}), "") << "a signer the rules excuse";
+}
+
 }  // namespace
 }  // namespace farside::rules
