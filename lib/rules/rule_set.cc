@@ -469,14 +469,15 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
   std::vector<char>& done = st.done;
   std::vector<double> external(external_.size(), -1);
   // Many rules read the same address field (From:addr, From:name, ...): parse each once.
-  std::map<const mime::HeaderField*, std::vector<mime::Address>> addresses;
+  std::map<const mime::HeaderField*, std::vector<mime::Address>>& addresses = st.addresses;
   auto addresses_of = [&](const mime::HeaderField* f) -> const std::vector<mime::Address>& {
     auto it = addresses.find(f);
     if (it == addresses.end()) it = addresses.emplace(f, mime::ParseAddressList(f->raw)).first;
     return it->second;
   };
   // Indexed by header slot (BindHeaderSlots): no name lookups on the hot path.
-  std::vector<std::optional<std::vector<std::string>>> slot_values(header_slots_.size());
+  std::vector<std::optional<std::vector<std::string>>>& slot_values = st.header_values;
+  if (slot_values.size() != header_slots_.size()) slot_values.assign(header_slots_.size(), std::nullopt);
   auto values_of = [&](int slot) -> const std::vector<std::string>& {
     std::optional<std::vector<std::string>>& cached = slot_values[slot];
     if (cached.has_value()) return *cached;

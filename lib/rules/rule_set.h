@@ -105,6 +105,9 @@ class RuleSet {
     std::optional<double> bayes_probability;  // set before RunLate, when Bayes answered
     std::vector<std::vector<char>> maybe;     // per prefilter: the patterns that may match
     CheckCache checks;
+    // Header values by slot, and parsed address fields: read once for both runs.
+    std::vector<std::optional<std::vector<std::string>>> header_values;
+    std::map<const mime::HeaderField*, std::vector<mime::Address>> addresses;
   };
   std::vector<Hit> Run(const mime::Message& msg,
                        const std::function<double(const std::string&)>& known,
