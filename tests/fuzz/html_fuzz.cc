@@ -1,5 +1,6 @@
 // Fuzzes the HTML tokenizer with any bytes: it must not crash, leak or hang, and what it
-// hands on (text, anchors, hrefs) must be valid UTF-8, whatever came in.
+// hands on (text, anchors, hrefs) must be valid UTF-8, whatever came in. SpamAssassin's HTML
+// statistics (lib/rules/sa_html) read the same bytes; their counts must add up.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "lib/mime/charset.h"
 #include "lib/mime/html.h"
+#include "lib/rules/sa_html.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view in(reinterpret_cast<const char*>(data), size);
@@ -15,6 +17,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bool ok = farside::mime::IsValidUtf8(h.text);
     for (const auto& l : h.links) ok = ok && farside::mime::IsValidUtf8(l.href) && farside::mime::IsValidUtf8(l.text);
     for (const auto& s : h.images) ok = ok && farside::mime::IsValidUtf8(s);
+    if (!ok) std::abort();
+    const farside::rules::SaHtmlStats st = farside::rules::SaHtml(in, limit);
+    ok = st.elements <= st.tags && st.closed_extra <= st.tags && st.elements_seen <= st.tags_seen &&
+         st.tags_seen <= st.tags && st.length == size &&
+         st.image_area >= 0;
+    for (const auto& [tag, open] : st.inside) ok = ok && open >= 0;
     if (!ok) std::abort();
   }
   return 0;
