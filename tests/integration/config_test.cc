@@ -111,7 +111,7 @@ TEST(CliRules, ImportCountsLoadedAndSkippedByTypeAndSaysWhy) {
   EXPECT_EQ(by.at("header").struct_value().fields().at("loaded").number_value(), 2);
   EXPECT_EQ(by.at("header").struct_value().fields().at("skipped").number_value(), 1);
   EXPECT_EQ(by.at("meta").struct_value().fields().at("loaded").number_value(), 1);
-  EXPECT_TRUE(absl::StrContains(r.out, "eval: check_rbl")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "eval: check_razor2")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "bad regex")) << r.out;
 
   CommandResult text = RunCommand({Binary("farside"), "rules", "import", SourcePath("tests/data/sa")},
