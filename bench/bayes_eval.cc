@@ -3,7 +3,7 @@
 // tokenizer and classifier settings can be compared in seconds. Prints recall and false
 // positives at the symbol thresholds, and tokens per message and tokenizing speed.
 //
-// usage: build/bench/bayes_eval CORPUS_DIR [--fold F] [--misses] [--headers A,B,...]
+// usage: build/bench/bayes_eval CORPUS_DIR [--fold F] [--misses] [--scores] [--headers A,B,...]
 //          [--window N] [--max_tokens N] [--min_word N] [--max_word N] [--strength S]
 //          [--prior X] [--min_deviation D] [--max_used N] [--min_count N]
 // --fold F holds out the files whose index is F mod 5 (4, the default, is bench/accuracy's
@@ -44,22 +44,22 @@ std::string Read(const std::filesystem::path& p) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: bayes_eval CORPUS_DIR [--fold F] [--misses] [--headers A,B,...] "
+    std::fprintf(stderr, "usage: bayes_eval CORPUS_DIR [--fold F] [--misses] [--scores] [--headers A,B,...] "
                          "[--window N] [--max_tokens N] [--min_word N] [--max_word N] [--strength S] "
                          "[--prior X] [--min_deviation D] [--max_used N] [--min_count N]\n");
     return 2;
   }
   farside::bayes::TokenizerOptions to;
   farside::bayes::ClassifierOptions co;
-  bool misses = false;
+  bool misses = false, scores = false;
   size_t fold = 4;  // which fifth is held out: 4 is bench/accuracy's; others cross-validate
   for (int i = 2; i < argc; i += 2) {
     if (std::string(argv[i]) == "--headers" && i + 1 < argc) {
       to.headers = absl::StrSplit(argv[i + 1], ',', absl::SkipEmpty());
       continue;
     }
-    if (std::string(argv[i]) == "--misses") {
-      misses = true;
+    if (std::string(argv[i]) == "--misses" || std::string(argv[i]) == "--scores") {
+      (std::string(argv[i]) == "--misses" ? misses : scores) = true;
       --i;
       continue;
     }
@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
     }
     const double p = farside::bayes::Classify(tc, ns, nh, co).probability;
     // --misses: name each held-out message on the wrong side of 0.9.
+    // --scores: every held-out message's label and probability, for ROC curves across folds.
+    if (scores) std::printf("score %s %.9f %s\n", s.spam ? "spam" : "ham", p, s.path.c_str());
     if (misses && (s.spam ? p < 0.9 : p >= 0.9)) std::printf("miss %.4f %s\n", p, s.path.c_str());
     if (s.spam) {
       ++spam;
