@@ -1,5 +1,5 @@
 // Built-in checks: what rules ask of a message that a regex cannot say (counts, fields
-// compared, relay trust, free mail providers), and SpamAssassin's pseudo-headers.
+// compared, relay trust, free mail providers), SpamAssassin's evals among them.
 #ifndef FARSIDE_LIB_RULES_CHECKS_H_
 #define FARSIDE_LIB_RULES_CHECKS_H_
 
@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "lib/mime/message.h"
+#include "lib/rules/message_fields.h"
 #include "lib/rules/regex.h"
 #include "lib/rules/sa_html.h"
 
@@ -81,6 +82,14 @@ struct CheckCache {
   std::optional<double> bayes_probability;
   std::vector<std::string> dkim_pass_domains;  // lower case d= of verified signatures
   bool dkim_checked = false;                   // DKIM signatures were verified
+
+  // The relays and the addresses of fields, each read once however many checks ask.
+  const std::vector<Relay>& relays(const mime::Message& msg);
+  const FieldAddresses& addresses(const mime::Message& msg, absl::string_view field);
+
+ private:
+  std::optional<std::vector<Relay>> relays_;
+  std::map<std::string, FieldAddresses, std::less<>> addresses_;
 };
 
 // The checks that read what is found after the rules run (RuleSet::RunLate).
@@ -93,27 +102,9 @@ inline bool IsLateCheck(const CheckSpec& c) {
 // Reads a check's name and arguments; InvalidArgument for an unknown one.
 absl::Status ParseCheck(absl::string_view text, CheckSpec* c);
 // Runs a check: nullopt when it does not hit, else what it found (may be empty). `cache`
-// may be null.
+// is the message's (one per message, shared by its checks).
 std::optional<std::string> RunCheck(const CheckSpec& c, const mime::Message& msg,
-                                    const CheckData& data, CheckCache* cache = nullptr);
-
-// SpamAssassin's pseudo-headers, made from the message: X-Spam-Relays-Trusted, -Untrusted,
-// -Internal, -External (the Received relays), EnvelopeFrom (the envelope sender the
-// receiving MTA recorded), ALL-TRUSTED, ALL-UNTRUSTED, ALL-INTERNAL, ALL-EXTERNAL (the
-// header fields those relays may have added, one "Name: value" line each). nullopt for any
-// other name.
-std::optional<std::string> PseudoHeader(const mime::Message& msg, absl::string_view name);
-
-// The relays of the Received fields, newest first. With no trusted networks configured,
-// as SpamAssassin infers them: relays from private addresses or with authenticated
-// submission at the top are trusted; the first other one and all below it are not.
-struct Relay {
-  const mime::ReceivedHop* hop;  // in msg.Received(), which outlives the relays
-  bool trusted = false;
-};
-std::vector<Relay> Relays(const mime::Message& msg);
-// Loopback, RFC 1918, link-local and IPv6 unique-local addresses.
-bool IsPrivateAddress(absl::string_view ip);
+                                    const CheckData& data, CheckCache& cache);
 
 }  // namespace farside::rules
 

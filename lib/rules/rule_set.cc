@@ -695,7 +695,7 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
         if (possible) option = find(r, msg.raw());
         break;
       case Kind::kCheck:
-        option = RunCheck(r.check, msg, data_, &check_cache);
+        option = RunCheck(r.check, msg, data_, check_cache);
         break;
       case Kind::kMeta: {
         // A meta rule's value is its expression's (SpamAssassin's metas add up too).
