@@ -4,8 +4,6 @@
 // starting with "__" are sub-rules with no score of their own.
 #include "lib/rules/sa_import.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -22,7 +20,9 @@
 #include "absl/strings/strip.h"
 #include "lib/common/config_loader.h"
 #include "lib/rules/expression.h"
+#include "lib/rules/pattern_split.h"
 #include "lib/rules/regex.h"
+#include "lib/rules/sa_evals.h"
 
 namespace farside::rules {
 namespace {
@@ -100,148 +100,6 @@ bool PseudoHeaderName(absl::string_view f) {
   return f == "X-Spam-Relays-Trusted" || f == "X-Spam-Relays-Untrusted" ||
          f == "X-Spam-Relays-Internal" || f == "X-Spam-Relays-External" || f == "EnvelopeFrom" ||
          f == "ALL-TRUSTED" || f == "ALL-UNTRUSTED" || f == "ALL-INTERNAL" || f == "ALL-EXTERNAL";
-}
-
-// An eval call's name and arguments, each unquoted ('x', "x" or bare, separated by commas);
-// false if it is not NAME(ARGS).
-bool SplitCall(absl::string_view call, std::string* name, std::vector<std::string>* args) {
-  call = absl::StripAsciiWhitespace(call);
-  size_t open = call.find('(');
-  if (open == absl::string_view::npos || !absl::EndsWith(call, ")")) return false;
-  *name = std::string(absl::StripAsciiWhitespace(call.substr(0, open)));
-  absl::string_view in = call.substr(open + 1, call.size() - open - 2);
-  args->clear();
-  for (size_t i = 0; i < in.size();) {
-    while (i < in.size() && absl::ascii_isspace(static_cast<unsigned char>(in[i]))) ++i;
-    if (i == in.size()) break;
-    std::string a;
-    if (in[i] == '\'' || in[i] == '"') {
-      const char q = in[i++];
-      size_t close = in.find(q, i);
-      if (close == absl::string_view::npos) return false;
-      a = std::string(in.substr(i, close - i));
-      i = close + 1;
-    } else {
-      size_t comma = in.find(',', i);
-      a = std::string(absl::StripAsciiWhitespace(in.substr(i, comma == absl::string_view::npos ? absl::string_view::npos : comma - i)));
-      i = comma == absl::string_view::npos ? in.size() : comma;
-    }
-    args->push_back(std::move(a));
-    while (i < in.size() && absl::ascii_isspace(static_cast<unsigned char>(in[i]))) ++i;
-    if (i < in.size() && in[i] != ',') return false;
-    ++i;
-  }
-  return true;
-}
-
-// HTMLEval's checks over SpamAssassin's HTML statistics (sa_html.h).
-std::string NativeHtmlCheck(absl::string_view call) {
-  std::string name;
-  std::vector<std::string> a;
-  if (!SplitCall(call, &name, &a)) return "";
-  auto native = [&](const std::string& as) { return absl::StrCat(as, "(", absl::StrJoin(a, ","), ")"); };
-  if ((name == "html_tag_exists" && a.size() == 1) || (name == "html_tag_balance" && a.size() == 2) ||
-      (name == "html_range" && a.size() == 3) || (name == "html_eval" && a.size() == 2) ||
-      (name == "html_text_match" && a.size() == 2) || (name == "html_image_ratio" && a.size() == 2) ||
-      (name == "html_title_subject_ratio" && a.size() == 1)) {
-    return native(name);
-  }
-  if (name == "html_test" && a.size() == 1 &&
-      (a[0] == "embeds" || a[0] == "form_action_mailto" || a[0] == "font_face_bad")) {
-    return native("html_flag");
-  }
-  if (name == "pixel_coverage" && (a.size() == 2 || a.size() == 3)) return native("image_area");
-  if (name == "image_to_text_ratio" && a.size() == 3) return native("image_text_ratio");
-  return "";
-}
-
-// The native check behind a SpamAssassin eval: call, or "" when Farside has none.
-std::string NativeCheck(absl::string_view call) {
-  if (std::string html = NativeHtmlCheck(call); !html.empty()) return html;
-  std::string c(absl::StripAsciiWhitespace(call));
-  c.erase(std::remove_if(c.begin(), c.end(), [](char ch) { return ch == ' ' || ch == '\'' || ch == '"'; }),
-          c.end());
-  static const std::pair<const char*, const char*> kMap[] = {
-      {"check_equal_from_domains()", "from_envelope_domain_differs"},
-      {"check_all_trusted()", "all_trusted"},
-      {"check_no_relays()", "no_relays"},
-      {"check_for_missing_to_header()", "missing_to"},
-      {"html_test(html)", "has_html"},
-      {"check_for_mime_html()", "has_html"},
-      {"check_for_mime_html_only()", "html_only"},
-      {"check_for_mime(mime_attachment)", "has_attachment"},
-      {"check_for_mime(mime_base64_count)", "has_base64_part"},
-      {"check_for_mime(mime_qp_count)", "has_qp_part"},
-      {"check_for_mime(mime_base64_encoded_text)", "base64_text"},
-      {"check_mailfrom_matches_rcvd()", "envelope_from_matches_relay"},
-      {"check_for_matching_env_and_hdr_from()", "envelope_from_is_from"},
-      {"gated_through_received_hdr_remover()", "received_removed"},
-      {"short_url()", "url_shortener"},
-      // What Farside's own SPF (of the envelope sender), DKIM, DMARC and ARC checks find.
-      {"check_for_spf_pass()", "symbol(SPF_PASS)"},
-      {"check_for_spf_fail()", "symbol(SPF_FAIL)"},
-      {"check_for_spf_softfail()", "symbol(SPF_SOFTFAIL)"},
-      {"check_for_spf_neutral()", "symbol(SPF_NEUTRAL)"},
-      {"check_for_spf_none()", "symbol(SPF_NONE)"},
-      {"check_for_spf_permerror()", "symbol(SPF_PERMERROR)"},
-      {"check_for_spf_temperror()", "symbol(SPF_TEMPERROR)"},
-      {"check_dkim_signed()", "symbol(DKIM_PASS|DKIM_FAIL|DKIM_PERMERROR|DKIM_TEMPERROR)"},
-      {"check_dkim_valid()", "symbol(DKIM_PASS)"},
-      {"check_dmarc_pass()", "symbol(DMARC_PASS)"},
-      {"check_dmarc_reject()", "symbol(DMARC_POLICY_REJECT)"},
-      {"check_dmarc_quarantine()", "symbol(DMARC_POLICY_QUARANTINE)"},
-      {"check_dmarc_none()", "symbol(DMARC_POLICY_NONE)"},
-      {"check_dmarc_missing()", "symbol(DMARC_NONE)"},
-      {"check_arc_signed()", "symbol(ARC_PASS|ARC_FAIL)"},
-      {"check_arc_valid()", "symbol(ARC_PASS)"},
-      {"check_for_to_in_subject(user)", "to_in_subject(user)"},
-      {"check_for_to_in_subject(address)", "to_in_subject(address)"},
-      {"check_for_mime(mime_qp_long_line)", "qp_long_line"},
-      {"check_for_mime(mime_bad_iso_charset)", "bad_iso_charset"},
-      {"check_for_forged_gmail_received_headers()", "forged_gmail"},
-      {"check_for_fake_aol_relay_in_rcvd()", "fake_aol_relay"},
-      {"check_ratware_name_id()", "ratware_name_id"},
-      {"check_ratware_envelope_from()", "ratware_envelope_from"},
-      {"check_dkim_valid_author_sig()", "dkim_valid_author"},
-      {"check_dkim_dependable()", "dkim_checked"},
-      {"check_fromname_equals_to()", "from_name_address(to)"},
-      {"check_fromname_equals_replyto()", "from_name_address(replyto)"},
-      {"check_msg_parse_flags(mime_epilogue_exists)", "mime_epilogue"},
-      {"have_any_bounce_relays()", "bounce_relays_configured"},
-      {"check_welcomelist_bounce_relays()", "bounce_from_relay"},
-      {"check_whitelist_bounce_relays()", "bounce_from_relay"},
-  };
-  for (const auto& [sa, native] : kMap) {
-    if (c == sa) return native;
-  }
-  static const std::pair<const char*, const char*> kRenamed[] = {
-      {"check_for_shifted_date(", "date_shift("},
-      {"html_image_only(", "html_image_text("},
-      {"check_body_length(", "body_length_under("},
-      {"image_count(", "image_count("},
-      {"check_header_count_range(", "header_count("},
-      {"check_for_uppercase(", "uppercase_percent("},
-      {"tvd_vertical_words(", "space_ratio("},
-      {"check_base64_length(", "base64_length("},
-      {"check_dkim_valid(", "dkim_valid("},
-      {"check_from_in_list(", "from_in_list("},
-      {"check_replyto_in_list(", "reply_to_in_list("},
-      {"check_bayes(", "bayes("},
-  };
-  for (const auto& [sa, native] : kRenamed) {
-    if (absl::StartsWith(c, sa)) return native + c.substr(std::strlen(sa));
-  }
-  if (c == "subject_is_all_caps()") return "subject_all_caps";
-  // FreeMail: the arguments are text (a field, a regex), kept as written but for quotes.
-  for (const auto& [sa, native] : {std::pair{"check_freemail_from(", "freemail_from("},
-                                   std::pair{"check_freemail_header(", "freemail_header("},
-                                   std::pair{"check_freemail_replyto(", "freemail_replyto("}}) {
-    if (!absl::StartsWith(c, sa)) continue;
-    std::string args = c.substr(std::strlen(sa));
-    if (args == ")") return std::string(native).substr(0, std::strlen(native) - 1);
-    return native + args;
-  }
-  return "";
 }
 
 // An eval: rule: the native check, or the reason it is skipped.
@@ -386,101 +244,6 @@ std::string ReplaceTags(const std::string& re, const std::map<std::string, std::
 }
 
 
-// The pattern as two patterns, either of which matches where it does: its largest
-// alternation, at the top level or in a top-level "(?:...)" or "(...)" group that no
-// quantifier follows, cut into halves. Empty when it has none. PCRE2 refuses patterns
-// whose compiled form passes 64 KB, as SpamAssassin's homoglyph-expanded ones can.
-std::vector<std::string> SplitAlternation(const std::string& re) {
-  struct Group {
-    size_t open, body, close;  // '(' , first byte of the body, ')'
-    std::vector<size_t> bars;  // top-level '|' inside
-  };
-  std::vector<Group> groups;   // top-level groups
-  std::vector<size_t> top_bars;
-  std::vector<size_t> stack;   // open groups: indexes of '('
-  std::vector<size_t> inner_bars;
-  size_t body = 0;
-  for (size_t i = 0; i < re.size(); ++i) {
-    const char c = re[i];
-    if (c == '\\') {
-      ++i;
-      continue;
-    }
-    if (c == '[') {  // a class: to its ']', which may come first, escapes and [:name:] inside
-      size_t j = i + 1;
-      if (j < re.size() && re[j] == '^') ++j;
-      if (j < re.size() && re[j] == ']') ++j;
-      for (; j < re.size() && re[j] != ']'; ++j) {
-        if (re[j] == '\\') {
-          ++j;
-        } else if (re[j] == '[' && j + 1 < re.size() && re[j + 1] == ':') {
-          size_t end = re.find(":]", j + 2);
-          if (end != std::string::npos) j = end + 1;
-        }
-      }
-      i = j;
-      continue;
-    }
-    if (c == '(') {
-      if (stack.empty()) {
-        inner_bars.clear();
-        body = re.compare(i, 3, "(?:") == 0 ? i + 3 : (i + 1 < re.size() && re[i + 1] != '?') ? i + 1 : 0;
-      }
-      stack.push_back(i);
-    } else if (c == ')' && !stack.empty()) {
-      const size_t open = stack.back();
-      stack.pop_back();
-      const bool quantified = i + 1 < re.size() && std::strchr("*+?{", re[i + 1]) != nullptr;
-      if (stack.empty() && body != 0 && !quantified) groups.push_back({open, body, i, inner_bars});
-    } else if (c == '|') {
-      if (stack.empty()) top_bars.push_back(i);
-      if (stack.size() == 1) inner_bars.push_back(i);
-    }
-  }
-  if (!stack.empty()) return {};
-  auto halves = [&](size_t from, size_t to, const std::vector<size_t>& bars, absl::string_view before,
-                    absl::string_view after) {
-    const size_t cut = bars[bars.size() / 2];
-    return std::vector<std::string>{absl::StrCat(before, re.substr(from, cut - from), after),
-                                    absl::StrCat(before, re.substr(cut + 1, to - cut - 1), after)};
-  };
-  if (!top_bars.empty()) return halves(0, re.size(), top_bars, "(?:", ")");
-  // The largest group first; one with no alternation of its own is split inside.
-  std::sort(groups.begin(), groups.end(),
-            [](const Group& a, const Group& b) { return a.close - a.open > b.close - b.open; });
-  for (const Group& g : groups) {
-    const std::string before = re.substr(0, g.body), after = re.substr(g.close);
-    if (!g.bars.empty()) return halves(g.body, g.close, g.bars, before, after);
-    std::vector<std::string> inner = SplitAlternation(re.substr(g.body, g.close - g.body));
-    if (inner.empty()) continue;
-    for (std::string& piece : inner) piece = absl::StrCat(before, piece, after);
-    return inner;
-  }
-  return {};
-}
-
-// `pattern` cut (SplitAlternation, repeatedly) into at most `max` patterns that each
-// compile with `flags`; empty if that cannot be done.
-std::vector<std::string> CompilablePieces(const std::string& pattern, const std::string& flags, size_t max) {
-  if (Regex::Compile(pattern, flags).ok()) return {pattern};
-  std::vector<std::string> out;
-  std::vector<std::string> todo = SplitAlternation(pattern);
-  if (todo.empty()) return {};
-  while (!todo.empty()) {
-    std::string p = std::move(todo.back());
-    todo.pop_back();
-    if (Regex::Compile(p, flags).ok()) {
-      out.push_back(std::move(p));
-      continue;
-    }
-    std::vector<std::string> halves = SplitAlternation(p);
-    if (halves.empty() || out.size() + todo.size() + 2 > max) return {};
-    todo.push_back(std::move(halves[1]));
-    todo.push_back(std::move(halves[0]));
-  }
-  return out;
-}
-
 // The regex of a regex rule.
 std::string* PatternOf(farside::v1::Rule* r) {
   return !r->body().empty()      ? r->mutable_body()
@@ -506,81 +269,6 @@ std::string ZeroSymbols(absl::string_view meta, const std::set<std::string>& nam
     i = j;
   }
   return out;
-}
-
-// A list code from a SpamAssassin subtest: an address, a bit mask of the last octet, or a
-// regex over the answer ("" matches any answer).
-std::optional<farside::v1::DnsblCode> CodeFor(const std::string& subtest, const std::string& symbol, double score) {
-  farside::v1::DnsblCode c;
-  c.set_symbol(symbol);
-  c.set_score(score);
-  in_addr v;
-  uint32_t bits;
-  if (subtest.empty()) {
-    c.set_pattern(".");
-  } else if (inet_pton(AF_INET, subtest.c_str(), &v) == 1) {
-    c.set_address(subtest);
-  } else if (absl::SimpleAtoi(subtest, &bits) && bits > 0 && bits < 256) {
-    c.set_bits(bits);
-  } else if (Regex::Compile(subtest, "").ok()) {
-    c.set_pattern(subtest);
-  } else {
-    return std::nullopt;
-  }
-  return c;
-}
-
-// Adds the block list a check_rbl, check_rbl_sub or check_uridnsbl rule asks to `lists`
-// (by set); the reason when it cannot be.
-std::string AddBlockList(const Pending& p, const std::map<std::string, std::vector<std::string>>& uri_lists,
-                         std::map<std::string, farside::v1::DnsblList>* lists) {
-  const std::string& kind = p.dns[0];
-  auto list_name = [](absl::string_view prefix, absl::string_view key) {
-    std::string n = absl::StrCat(prefix, key);
-    for (char& ch : n) ch = absl::ascii_isalnum(static_cast<unsigned char>(ch)) ? absl::ascii_toupper(ch) : '_';
-    return n;
-  };
-  std::string key, subtest;
-  if (kind == "uri") {
-    auto it = uri_lists.find(p.dns[1]);
-    if (it == uri_lists.end()) return "eval: check_uridnsbl names no urirhssub or urirhsbl";
-    const std::vector<std::string>& u = it->second;  // directive, zone, type, subtest
-    if (u[0] == "uridnsbl") return "eval: check_uridnsbl (a uridnsbl list asks for the addresses of a domain's name servers)";
-    if (u[2] != "A") return "eval: check_uridnsbl (a " + u[2] + " list)";
-    key = "uri:" + u[1];
-    subtest = u[3];
-    farside::v1::DnsblList& l = (*lists)[key];
-    if (l.name().empty()) {
-      l.set_name(list_name("SA_URI_", u[1]));
-      l.set_zone(u[1]);
-      l.set_check("domain");
-    }
-  } else {
-    const std::string& set = p.dns[1];
-    key = set;
-    if (kind == "rbl") {
-      farside::v1::DnsblList& l = (*lists)[key];
-      if (l.name().empty()) {
-        l.set_name(list_name("SA_", set));
-        l.set_zone(std::string(absl::StripSuffix(p.dns[2], ".")));
-        // The last external relay is the client that hands mail to the gateway; the
-        // first trusted one too, where the gateway is the edge. Other sets read every
-        // untrusted relay.
-        l.set_check(absl::EndsWith(set, "-lastexternal") || absl::EndsWith(set, "-firsttrusted") ? "ip" : "received");
-      }
-      subtest = p.dns.size() > 3 ? p.dns[3] : "";
-    } else {
-      if (!lists->count(key)) return "eval: check_rbl_sub reads set '" + set + "', which no check_rbl names";
-      subtest = p.dns[2];
-    }
-  }
-  farside::v1::DnsblList& l = (*lists)[key];
-  l.set_enabled(true);
-  l.set_ipv6(true);
-  std::optional<farside::v1::DnsblCode> code = CodeFor(subtest, p.rule, p.proto.score());
-  if (!code.has_value()) return "eval: " + kind + " subtest '" + subtest + "' is not an address, bits or a regex";
-  *l.add_codes() = std::move(*code);
-  return "";
 }
 
 }  // namespace
@@ -849,7 +537,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       p.proto.set_score(net_scores[name]);
     }
     if (!p.dns.empty()) {
-      if (std::string why = AddBlockList(p, uri_lists, &dnsbl); !why.empty()) p.skip = why;
+      if (std::string why = AddBlockList(p.dns, p.rule, p.proto.score(), uri_lists, &dnsbl); !why.empty()) p.skip = why;
       if (!p.skip.empty()) {
         out.by_type[p.type].skipped++;
         out.skipped.push_back({p.file, p.rule, p.type, p.skip});
