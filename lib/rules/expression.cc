@@ -165,7 +165,7 @@ class Parser {
   std::map<std::string, size_t> seen_;
 };
 
-// `V` gives a symbol node its value: by name (a lookup) or by slot (an array).
+// `V` gives a symbol node its value: by name or by slot.
 template <typename V>
 double Eval(const Node& n, const V& v) {
   switch (n.op) {
@@ -215,10 +215,6 @@ double Expression::Evaluate(const Lookup& value) const {
 
 double Expression::Evaluate(const std::function<double(size_t slot)>& value) const {
   return Eval(*root_, [&](const Node& n) { return value(n.slot); });
-}
-
-double Expression::Evaluate(const double* values) const {
-  return Eval(*root_, [&](const Node& n) { return values[n.slot]; });
 }
 
 }  // namespace farside::rules

@@ -29,10 +29,9 @@ class Expression {
 
   using Lookup = std::function<double(const std::string& symbol)>;
   double Evaluate(const Lookup& value) const;
-  // The same with values[k] the value of symbols()[k]: no name lookups, for the hot path.
-  double Evaluate(const double* values) const;
-  // The same with value(k) asked only for the symbols the result depends on: && and ||
-  // stop at their first decisive operand.
+  // The same with value(k) the value of symbols()[k] (no name lookups, for the hot path),
+  // asked only for the symbols the result depends on: && and || stop at their first
+  // decisive operand.
   double Evaluate(const std::function<double(size_t slot)>& value) const;
   // True when Evaluate gives a value other than 0.
   bool Matches(const Lookup& value) const { return Evaluate(value) != 0; }
