@@ -205,6 +205,7 @@ void Parser::Multipart(int index, const std::string& boundary, int depth) {
       }
       if (kind == 2) {
         closed = true;
+        if (eol != absl::string_view::npos) msg_->parts_[index].epilogue = body.substr(eol + 1);
         break;
       }
       part_start = eol == absl::string_view::npos ? body.size() : eol + 1;

@@ -62,6 +62,8 @@ struct Part {
   absl::string_view body;    // as transferred, before decoding
   std::vector<int> children;
   bool is_multipart = false;  // has parsed children from a boundary
+  // Multiparts: what follows the close delimiter's line (RFC 2046 5.1.1's epilogue).
+  absl::string_view epilogue;
   bool is_message = false;    // message/rfc822 with its inner message as the one child
   // Leaves only:
   std::string decoded;       // after the transfer decoding

@@ -297,18 +297,9 @@ std::optional<std::string> RunSaCheck(const CheckSpec& r, const mime::Message& m
       }
       return std::nullopt;
     case Check::kMimeEpilogue:
-      // Text after a multipart's closing boundary (other than white space and dots).
+      // Text after a multipart's close delimiter (other than white space and dots).
       for (const mime::Part& p : msg.parts()) {
-        if (!p.is_multipart) continue;
-        std::optional<std::string> b = p.content_type_params.Get("boundary");
-        if (!b.has_value() || b->empty()) continue;
-        const std::string close = absl::StrCat("--", *b, "--");
-        size_t at = p.body.rfind(close);
-        if (at == absl::string_view::npos) continue;
-        absl::string_view rest = p.body.substr(at + close.size());
-        size_t nl = rest.find('\n');
-        rest = nl == absl::string_view::npos ? absl::string_view() : rest.substr(nl + 1);
-        for (char ch : rest) {
+        for (char ch : p.epilogue) {
           if (!absl::ascii_isspace(static_cast<unsigned char>(ch)) && ch != '.') return "";
         }
       }

@@ -135,6 +135,8 @@ TEST(Multipart, NestedWithPreambleEpilogueAndPadding) {
   EXPECT_EQ(m.parts()[4].decoded, "GIF89a");
   EXPECT_EQ(m.parts()[1].parent, 0);
   EXPECT_EQ(m.parts()[2].depth, 2);
+  EXPECT_EQ(m.parts()[0].epilogue, "epilogue\n") << "after the close delimiter's line";
+  EXPECT_EQ(m.parts()[1].epilogue, "") << "the inner close delimiter is followed by the outer's";
   EXPECT_TRUE(m.anomalies().empty()) << *m.anomalies().begin();
 }
 
@@ -143,6 +145,7 @@ TEST(Multipart, MissingCloseDelimiterAndNoMimeVersion) {
   EXPECT_THAT(Types(m), ElementsAre("multipart/mixed", "text/plain"));
   EXPECT_THAT(m.anomalies(), Contains(anomaly::kNoCloseBoundary));
   EXPECT_THAT(m.anomalies(), Contains(anomaly::kNoMimeVersion));
+  EXPECT_TRUE(m.root().epilogue.empty()) << "no close delimiter, no epilogue";
 }
 
 TEST(Multipart, NoBoundaryParameterOrNoDelimiterLine) {
