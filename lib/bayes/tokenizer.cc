@@ -10,8 +10,8 @@
 
 
 #include <algorithm>
+#include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "lib/common/digest.h"
@@ -115,14 +115,68 @@ void ForEachWord(absl::string_view utf8, const TokenizerOptions& o, F&& f) {
   flush();
 }
 
+// The token hashes of one message, each once, in the order first seen. Membership is an
+// open-addressed table probed by the hash's own bits (xxHash3's are uniform already),
+// kept per thread and emptied by a generation stamp: a flat_hash_set spent a fifth of the
+// tokenizer's time growing, hashing again and being freed for every message.
+class TokenSet {
+ public:
+  explicit TokenSet(size_t max_tokens) {
+    size_t want = 64;
+    while (want < 2 * max_tokens + 16) want <<= 1;  // at most half full
+    Table& t = table();
+    if (t.slots.size() < want) {
+      t.slots.assign(want, Slot{});
+      t.generation = 0;
+    }
+    if (++t.generation == 0) {  // the stamp wrapped: clear for real once in 2^32 messages
+      std::fill(t.slots.begin(), t.slots.end(), Slot{});
+      t.generation = 1;
+    }
+    slots_ = t.slots.data();
+    mask_ = t.slots.size() - 1;
+    generation_ = t.generation;
+    tokens_.reserve(std::min<size_t>(max_tokens, 1024));
+  }
+  size_t size() const { return tokens_.size(); }
+  void Insert(uint64_t h) {
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.generation != generation_) {
+        s = {h, generation_};
+        tokens_.push_back(h);
+        return;
+      }
+      if (s.key == h) return;
+    }
+  }
+  std::vector<uint64_t> Take() { return std::move(tokens_); }
+
+ private:
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t generation = 0;
+  };
+  struct Table {
+    std::vector<Slot> slots;
+    uint32_t generation = 0;
+  };
+  static Table& table() {
+    thread_local Table t;
+    return t;
+  }
+  Slot* slots_;
+  size_t mask_;
+  uint32_t generation_;
+  std::vector<uint64_t> tokens_;
+};
+
 class Collector {
  public:
-  // Room for a typical message only: a set sized for max_tokens would be allocated, cleared
-  // and walked whole for every small message.
-  explicit Collector(const TokenizerOptions& o) : o_(o) { seen_.reserve(std::min<size_t>(o.max_tokens + 16, 1024)); }
+  explicit Collector(const TokenizerOptions& o) : o_(o), seen_(o.max_tokens) {}
   bool full() const { return seen_.size() >= o_.max_tokens; }
   void Add(uint64_t h) {
-    if (!full()) seen_.insert(h);
+    if (!full()) seen_.Insert(h);
   }
   void Add(absl::string_view prefix, absl::string_view word) { Add(Word(Seed(prefix), word)); }
   // Words and their OSB pairs under a prefix: each word with each of the window-1 words
@@ -141,11 +195,11 @@ class Collector {
       ++n;
     });
   }
-  std::vector<uint64_t> Done() { return std::vector<uint64_t>(seen_.begin(), seen_.end()); }
+  std::vector<uint64_t> Done() { return seen_.Take(); }
 
  private:
   const TokenizerOptions& o_;
-  absl::flat_hash_set<uint64_t> seen_;
+  TokenSet seen_;
 };
 
 }  // namespace

@@ -33,8 +33,8 @@ struct TokenizerOptions {
 // character is a word of its own, since those scripts do not space their words.
 std::vector<std::string> Words(absl::string_view utf8, const TokenizerOptions& options);
 
-// The message's token hashes, each once, in no particular order; the first max_tokens found
-// (subject first, then the text in order).
+// The message's token hashes, each once, in the order first found; the first max_tokens
+// (the subject's first, then headers, links and attachments, then the text in order).
 std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions& options);
 
 // What makes a message the same message when it is learned again: 32 hex digits of
