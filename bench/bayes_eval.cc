@@ -4,7 +4,7 @@
 // positives at the symbol thresholds, and tokens per message and tokenizing speed.
 //
 // usage: build/bench/bayes_eval CORPUS_DIR [--fold F] [--misses] [--scores] [--headers A,B,...]
-//          [--window N] [--max_tokens N] [--min_word N] [--max_word N] [--strength S]
+//          [--window N] [--max_tokens N] [--min_word N] [--max_word N] [--received_hops N] [--strength S]
 //          [--prior X] [--min_deviation D] [--max_used N] [--min_count N]
 // --fold F holds out the files whose index is F mod 5 (4, the default, is bench/accuracy's
 // split); running all five folds and summing gives a figure a setting cannot be fitted to.
@@ -45,7 +45,7 @@ std::string Read(const std::filesystem::path& p) {
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: bayes_eval CORPUS_DIR [--fold F] [--misses] [--scores] [--headers A,B,...] "
-                         "[--window N] [--max_tokens N] [--min_word N] [--max_word N] [--strength S] "
+                         "[--window N] [--max_tokens N] [--min_word N] [--max_word N] [--received_hops N] [--strength S] "
                          "[--prior X] [--min_deviation D] [--max_used N] [--min_count N]\n");
     return 2;
   }
@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     else if (k == "--max_word") to.max_word_bytes = static_cast<size_t>(d);
     else if (k == "--min_count") co.min_token_count = static_cast<uint32_t>(d);
     else if (k == "--prior") co.prior = d;
+    else if (k == "--received_hops") to.received_hops = static_cast<size_t>(d);
     else if (k == "--fold") fold = static_cast<size_t>(d) % 5;
     else return 2;
   }

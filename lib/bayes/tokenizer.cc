@@ -229,6 +229,20 @@ std::vector<uint64_t> Tokenize(const mime::Message& msg, const TokenizerOptions&
       ForEachWord(f->value, o, [&](absl::string_view w) { c.Add(Word(seed, w)); });
     }
   }
+  // The newest relays: the sending host's names and network, and the receiving host (a
+  // site's own relays are constant, but the hops mail takes before them are not).
+  size_t hops = 0;
+  for (const mime::ReceivedHop& h : msg.Received()) {
+    if (hops++ >= o.received_hops) break;
+    c.Add("r:helo", absl::AsciiStrToLower(h.from));
+    if (!h.from_rdns.empty()) c.Add("r:rdns", absl::AsciiStrToLower(h.from_rdns));
+    if (!h.ip.empty()) {
+      c.Add("r:ip", h.ip);
+      if (const size_t dot = h.ip.rfind('.'); dot != std::string::npos) c.Add("r:net", h.ip.substr(0, dot));
+    }
+    c.Add("r:with", absl::AsciiStrToLower(h.with));
+    c.Add("r:by", absl::AsciiStrToLower(h.by));
+  }
   for (const mime::Url& u : msg.Links().urls) {
     c.Add("u", u.host);
     if (!u.domain.empty()) c.Add("d", u.domain);

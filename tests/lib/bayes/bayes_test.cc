@@ -64,6 +64,24 @@ TEST(TokenizeTest, WordsPairsSubjectHeadersAndUrls) {
   EXPECT_EQ(std::adjacent_find(t.begin(), t.end()), t.end()) << "each token once";
 }
 
+TEST(TokenizeTest, TheNewestRelaysAreTokens) {
+  std::string header;
+  for (int i = 1; i <= 4; ++i) {
+    header += "Received: from helo" + std::to_string(i) + ".example (rdns" + std::to_string(i) +
+              ".example [192.0.2." + std::to_string(i) + "]) by mx.example.org with ESMTP id X" +
+              std::to_string(i) + "; Thu, 3 Dec 2026 10:00:00 +0000\r\n";
+  }
+  auto t = Tokens(header + "Subject: x\r\n\r\nbody\r\n");
+  EXPECT_TRUE(Has(t, WordToken("r:helo", "helo1.example")));
+  EXPECT_TRUE(Has(t, WordToken("r:rdns", "rdns1.example")));
+  EXPECT_TRUE(Has(t, WordToken("r:ip", "192.0.2.1")));
+  EXPECT_TRUE(Has(t, WordToken("r:net", "192.0.2")));
+  EXPECT_TRUE(Has(t, WordToken("r:with", "esmtp")));
+  EXPECT_TRUE(Has(t, WordToken("r:by", "mx.example.org")));
+  EXPECT_TRUE(Has(t, WordToken("r:ip", "192.0.2.3"))) << "the third newest";
+  EXPECT_FALSE(Has(t, WordToken("r:ip", "192.0.2.4"))) << "but not the fourth (received_hops 3)";
+}
+
 TEST(TokenizeTest, TheTokenCountIsBounded) {
   std::string body;
   for (int i = 0; i < 20000; ++i) body += "w" + std::to_string(i) + " ";
