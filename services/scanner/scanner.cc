@@ -223,6 +223,12 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
     }
     *replies[i].second = *r;
   }
+  // The tokenizer keeps a table of twice this many slots per thread.
+  constexpr uint32_t kMaxBayesTokens = 100000;
+  if (config.bayes().max_tokens() < 1 || config.bayes().max_tokens() > kMaxBayesTokens) {
+    return absl::InvalidArgumentError(absl::StrCat("scanner.bayes.max_tokens: ", config.bayes().max_tokens(),
+                                                   " is outside 1..", kMaxBayesTokens));
+  }
   std::vector<rules::RuleSet::Skipped> skipped;
   absl::StatusOr<std::unique_ptr<rules::RuleSet>> rs = rules::RuleSet::Load(
       {config.rules().dirs().begin(), config.rules().dirs().end()},

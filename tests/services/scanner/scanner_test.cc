@@ -199,6 +199,23 @@ TEST(ScannerCreate, ABadReplyInConfigIsAnErrorNamingTheKey) {
   EXPECT_TRUE(absl::StrContains(s.status().message(), "scanner.replies.greylist"));
 }
 
+TEST(ScannerCreate, ABayesTokenBudgetOutOfRangeIsAnErrorNamingTheKey) {
+  telemetry::ServiceMetrics metrics("scanner");
+  GrpcStateClient state({.target = "127.0.0.1:1", .flush_interval = absl::Hours(1)}, &metrics);
+  for (uint32_t n : {0u, 100001u, 4000000000u}) {
+    farside::v1::Config cfg;
+    config::ApplyDefaults(&cfg);
+    cfg.mutable_scanner()->mutable_bayes()->set_max_tokens(n);
+    auto s = Scanner::Create(cfg.scanner(), &state, &metrics);
+    ASSERT_FALSE(s.ok()) << n;
+    EXPECT_TRUE(absl::StrContains(s.status().message(), "scanner.bayes.max_tokens")) << s.status();
+  }
+  farside::v1::Config cfg;
+  config::ApplyDefaults(&cfg);
+  cfg.mutable_scanner()->mutable_bayes()->set_max_tokens(100000);
+  EXPECT_TRUE(Scanner::Create(cfg.scanner(), &state, &metrics).ok());
+}
+
 TEST_F(ScannerTest, DefaultThresholdsAndSettingsProfiles) {
   const std::string dir = ::testing::TempDir() + "/profile_rules";
   std::filesystem::create_directories(dir);
