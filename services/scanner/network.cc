@@ -124,6 +124,7 @@ absl::StatusOr<std::unique_ptr<NetworkChecks>> NetworkChecks::Create(const farsi
       return absl::InvalidArgumentError(absl::StrCat(path, ".check: '", l.check(),
                                                      "' is not one of ip, received, domain, email"));
     }
+    n->code_patterns_.emplace_back(l.codes_size());
     for (int j = 0; j < l.codes_size(); ++j) {
       const farside::v1::DnsblCode& c = l.codes(j);
       const std::string cp = absl::StrCat(path, ".codes[", j, "]");
@@ -134,9 +135,7 @@ absl::StatusOr<std::unique_ptr<NetworkChecks>> NetworkChecks::Create(const farsi
       if (!c.pattern().empty()) {
         absl::StatusOr<rules::Regex> re = rules::Regex::Compile(c.pattern(), "");
         if (!re.ok()) return absl::InvalidArgumentError(absl::StrCat(cp, ".pattern: ", re.status().message()));
-        n->code_patterns_.resize(n->dnsbl_.lists_size());
-        n->code_patterns_[i].resize(l.codes_size());
-        n->code_patterns_[i][j] = std::move(*re);
+        n->code_patterns_.back()[j] = std::move(*re);
       }
       if (!c.address().empty() && inet_pton(AF_INET, c.address().c_str(), &v) != 1) {
         return absl::InvalidArgumentError(absl::StrCat(cp, ".address: '", c.address(), "' is not an IPv4 address"));
@@ -356,7 +355,6 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
                                         o.identity == "helo" ? "smtp.helo=" : "smtp.mailfrom=",
                                         o.identity == "helo" ? env.helo() : env.mail_from()));
   }
-  std::vector<std::string> dkim_pass;
   if (p.dkim) {
     const std::vector<dns::Answer> keys = slice(0, p.arc_at);
     dkim::Options o;
@@ -370,7 +368,6 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
         case dkim::Result::kPass:
           name = "DKIM_PASS";
           score = dkim_.pass_score();
-          dkim_pass.push_back(v.domain);
           auth.dkim_pass_domains.push_back(absl::AsciiStrToLower(v.domain));
           break;
         case dkim::Result::kFail: name = "DKIM_FAIL"; score = dkim_.fail_score(); break;
@@ -429,7 +426,7 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
     dmarc::Input in;
     in.from_domain = p.from_domain;
     in.spf_domain = spf_pass_domain;
-    in.dkim_domains = dkim_pass;
+    in.dkim_domains = auth.dkim_pass_domains;
     in.sample = static_cast<uint32_t>(std::hash<std::string>{}(msg.MessageId()) % 100);
     const dmarc::Outcome o = dmarc::Evaluate(in, answers);
     std::string name, description;
@@ -518,12 +515,8 @@ NetworkChecks::Auth NetworkChecks::Finish(const Plan& p, const mime::Message& ms
       bool coded = false;
       for (int k = 0; k < l.codes_size(); ++k) {
         const farside::v1::DnsblCode& c = l.codes(k);
-        const int li = p.lists[i].list;
-        const bool match = !c.pattern().empty()
-                               ? static_cast<size_t>(li) < code_patterns_.size() &&
-                                     static_cast<size_t>(k) < code_patterns_[li].size() &&
-                                     code_patterns_[li][k].has_value() &&
-                                     code_patterns_[li][k]->Find(addr, 10000).has_value()
+        const std::optional<rules::Regex>& pattern = code_patterns_[p.lists[i].list][k];
+        const bool match = pattern.has_value()   ? pattern->Find(addr, 10000).has_value()
                            : c.address().empty() ? (last & c.bits()) != 0
                                                  : c.address() == addr;
         if (!match) continue;

@@ -79,7 +79,7 @@ class NetworkChecks {
   farside::v1::DnsConfig dns_;
   farside::v1::SpfConfig spf_;
   farside::v1::DnsblConfig dnsbl_;
-  // Per list, per code: the compiled pattern of codes that give one.
+  // Per list (as in dnsbl_), per code: the compiled pattern of the codes that give one.
   std::vector<std::vector<std::optional<rules::Regex>>> code_patterns_;
   farside::v1::DkimConfig dkim_;
   farside::v1::DmarcConfig dmarc_;
