@@ -18,6 +18,14 @@
 namespace farside::rules {
 namespace {
 
+// Every value of the fields called `field`, each followed by `sep`, as SpamAssassin reads a
+// field that occurs more than once.
+std::string JoinedValues(const mime::Message& msg, const char* field, absl::string_view sep) {
+  std::string out;
+  for (const mime::HeaderField* f : msg.headers().FindAll(field)) absl::StrAppend(&out, f->value, sep);
+  return out;
+}
+
 // The sender's addresses: Resent-From's when it has any, else the first address of From,
 // Envelope-Sender, Resent-Sender, X-Envelope-From and the envelope sender.
 std::vector<std::string> SenderAddresses(const mime::Message& msg, CheckCache& cache) {
@@ -260,15 +268,13 @@ std::optional<std::string> RunSaCheck(const CheckSpec& r, const mime::Message& m
     case Check::kReceivedRemoved: {
       // No Received field at all, or the traces of list software known to drop them
       // (ezmlm's, MSN Groups').
-      const std::vector<const mime::HeaderField*> rcvd = msg.headers().FindAll("Received");
-      if (rcvd.empty()) return "no Received";
+      const std::string all = JoinedValues(msg, "Received", "\n");
+      if (all.empty()) return "no Received";
       static const Regex* const kList = new Regex(*Regex::Compile("^contact \\S+@\\S+; run by ezmlm$", "m"));
       static const Regex* const kDelivered = new Regex(*Regex::Compile("^mailing list \\S+@\\S+", "m"));
       static const Regex* const kQmail = new Regex(*Regex::Compile(
           "qmail \\d+ invoked (?:from network|by .{3,20})\\); \\d+ ... \\d+", ""));
       static const Regex* const kMsn = new Regex(*Regex::Compile("from groups\\.msn\\.com \\(\\S+\\.msn\\.com ", ""));
-      std::string all;
-      for (const mime::HeaderField* f : rcvd) absl::StrAppend(&all, f->value, "\n");
       const mime::HeaderField* list = msg.headers().Find("Mailing-List");
       const mime::HeaderField* dlto = msg.headers().Find("Delivered-To");
       if (list != nullptr && kList->Find(list->value, 100000) && dlto != nullptr &&
@@ -434,11 +440,7 @@ std::optional<std::string> RunSaCheck(const CheckSpec& r, const mime::Message& m
       // an internal address, submission to smtp.googlemail.com, or both long
       // X-Gm-Message-State and X-Google-Smtp-Source fields.
       if (!absl::EndsWith(cache.addresses(msg, "From").first, "gmail.com")) return std::nullopt;
-      auto all = [&](const char* field) {
-        std::string v;
-        for (const mime::HeaderField* f : msg.headers().FindAll(field)) absl::StrAppend(&v, f->value, "\n");
-        return v;
-      };
+      auto all = [&](const char* field) { return JoinedValues(msg, field, "\n"); };
       static const Regex* const kInternal = new Regex(*Regex::Compile(
           "by 10\\.\\S+ with SMTP id \\S+|by 2002\\:a\\d\\d\\:\\w+\\:\\S+ with SMTP id \\S+", ""));
       static const Regex* const kSubmit = new Regex(*Regex::Compile("by smtp\\.googlemail\\.com with ESMTPSA id \\S+", ""));
@@ -448,8 +450,7 @@ std::optional<std::string> RunSaCheck(const CheckSpec& r, const mime::Message& m
     }
     case Check::kFakeAolRelay: {
       // An AOL relay name ("rly-xx01.") in a Received trace AOL's own relays did not write.
-      std::string rcvd;
-      for (const mime::HeaderField* f : msg.headers().FindAll("Received")) absl::StrAppend(&rcvd, f->value, " ");
+      const std::string rcvd = JoinedValues(msg, "Received", " ");
       static const Regex* const kRly = new Regex(*Regex::Compile(" rly-[a-z][a-z]\\d\\d\\.", "i"));
       static const Regex* const kAol = new Regex(*Regex::Compile("/AOL-\\d+\\.\\d+\\.\\d+\\)|ESMTP id (?:RELAY|MAILRELAY|MAILIN)", ""));
       if (kRly->Find(rcvd, 100000) && !kAol->Find(rcvd, 100000)) return "";
