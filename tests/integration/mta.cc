@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -180,19 +181,32 @@ std::unique_ptr<Sink> Sink::Start(const std::string& dir) {
   return s;
 }
 
-int Sink::Count() const {
-  int n = 0;
+// smtp-sink creates a message's file at MAIL FROM and closes it after the final dot, before
+// its 250. A file it still holds open is a transaction in progress, not a message: counting it
+// let a test read a half-written file.
+std::vector<std::filesystem::path> Sink::Complete() const {
+  std::set<std::string> open;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dump_, ec)) n += e.is_regular_file();
-  return n;
+  const std::string fds = absl::StrCat("/proc/", proc_->pid(), "/fd");
+  for (const auto& fd : std::filesystem::directory_iterator(fds, ec)) {
+    std::error_code lec;
+    std::filesystem::path target = std::filesystem::read_symlink(fd.path(), lec);
+    if (!lec) open.insert(target.string());
+  }
+  std::vector<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::directory_iterator(dump_, ec)) {
+    std::error_code cec;
+    std::filesystem::path full = std::filesystem::canonical(e.path(), cec);
+    if (e.is_regular_file() && !cec && !open.contains(full.string())) out.push_back(e.path());
+  }
+  return out;
 }
+
+int Sink::Count() const { return static_cast<int>(Complete().size()); }
 
 std::vector<std::string> Sink::Messages() const {
   std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dump_, ec)) {
-    if (e.is_regular_file()) out.push_back(ReadAll(e.path()));
-  }
+  for (const auto& path : Complete()) out.push_back(ReadAll(path));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #ifndef FARSIDE_TESTS_INTEGRATION_MTA_H_
 #define FARSIDE_TESTS_INTEGRATION_MTA_H_
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,13 +44,14 @@ class Sink {
  public:
   static std::unique_ptr<Sink> Start(const std::string& dir);
   int port() const { return port_; }
-  // Messages stored so far, and their contents.
+  // Messages stored so far (whole ones: smtp-sink has closed their files), and their contents.
   int Count() const;
   std::vector<std::string> Messages() const;
   // Waits until Count() >= n.
   bool WaitForCount(int n, absl::Duration timeout) const;
 
  private:
+  std::vector<std::filesystem::path> Complete() const;
   std::unique_ptr<Process> proc_;
   std::string dump_;
   int port_ = 0;
