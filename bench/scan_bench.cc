@@ -10,7 +10,7 @@
 //
 // usage: build/bench/scan_bench [--rules DIR]... [--spamassassin DIR]... [--no-default-rules]
 //          [--no-prefilter] [--no-bayes] [--rounds N] [--hits FILE]
-//          [--dns HOST:PORT|silent] [--no-lists] [--budget MS] [--threads N] PATH...
+//          [--dns HOST:PORT|silent] [--no-lists] [--budget MS] [--threads N] [--slowest N] PATH...
 //          (PATH: a directory, a file, or @LIST of paths)
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   bool default_rules = true, prefilter = true;
   bool bayes = true;  // tokenizes every message, as a scanner does
   std::string dns;
-  int budget_ms = 2000, threads = 1;
+  int budget_ms = 2000, threads = 1, slowest = 0;
   bool lists = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -161,6 +161,8 @@ int main(int argc, char** argv) {
       lists = false;
     } else if (a == "--budget") {
       budget_ms = std::max(1, std::atoi(value().c_str()));
+    } else if (a == "--slowest") {
+      slowest = std::max(0, std::atoi(value().c_str()));
     } else if (a == "--threads") {
       threads = std::max(1, std::atoi(value().c_str()));
     } else if (a.starts_with("--")) {
@@ -174,7 +176,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: scan_bench [--rules DIR]... [--spamassassin DIR]... [--no-default-rules] "
                  "[--no-prefilter] [--no-bayes] [--rounds N] [--hits FILE] [--dns HOST:PORT|silent] "
-                 "[--no-lists] [--budget MS] [--threads N] PATH...\n");
+                 "[--no-lists] [--budget MS] [--threads N] [--slowest N] PATH...\n");
     return 2;
   }
   (void)farside::log::Configure("bench", "warning", "text");  // no line per scan
@@ -296,6 +298,21 @@ int main(int argc, char** argv) {
     }
   }
   if (hits != nullptr) std::fclose(hits);
+  if (slowest > 0) {
+    // Where the time goes: the slowest messages, and what share of the round they took.
+    std::vector<size_t> order(per_message.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return per_message[a] > per_message[b]; });
+    double sum = 0, top = 0;
+    for (double t : per_message) sum += t;
+    const size_t n = std::min(order.size(), static_cast<size_t>(slowest));
+    for (size_t k = 0; k < n; ++k) {
+      top += per_message[order[k]];
+      std::printf("%9.3f ms  %8zu bytes  %s\n", per_message[order[k]] * 1e3,
+                  inputs[order[k]].bytes.size(), inputs[order[k]].path.c_str());
+    }
+    std::printf("the %zu slowest took %.1f%% of the scan time\n", n, sum > 0 ? 100 * top / sum : 0);
+  }
   std::sort(per_message.begin(), per_message.end());
   auto pct = [&](double q) { return per_message[static_cast<size_t>(q * (per_message.size() - 1))]; };
   std::printf("messages %zu  rules %zu  best of %d rounds: %.3f s  %.0f msg/s  %.1f MB/s  "

@@ -172,6 +172,19 @@ absl::Status OrderMeta(std::vector<CompiledRule>& metas) {
 
 }  // namespace
 
+absl::string_view CutForScan(absl::string_view text, size_t limit, absl::string_view breaks) {
+  if (limit == 0 || text.size() <= limit) return text;
+  constexpr size_t kSlack = 1024;
+  for (char b : breaks) {
+    const size_t at = text.find(b, limit);
+    if (at != absl::string_view::npos && at - limit <= kSlack) return text.substr(0, at + 1);
+  }
+  size_t cut = limit;
+  // Not inside a UTF-8 character: a torn one would make the whole text invalid UTF-8.
+  for (int back = 0; back < 3 && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80; ++back) --cut;
+  return text.substr(0, cut);
+}
+
 absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromSources(const std::vector<Source>& sources,
                                                               uint32_t match_limit) {
   std::vector<File> files;
@@ -186,9 +199,9 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromSources(const std::vector<
 absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::FromRuleFiles(const std::vector<File>& files,
                                                                 uint32_t match_limit,
                                                                 std::vector<Skipped>* skipped,
-                                                                const PrefilterOptions& prefilter) {
+                                                                const LoadOptions& options) {
   auto set = std::make_unique<RuleSet>();
-  set->prefilter_ = prefilter;
+  set->options_ = options;
   set->match_limit_ = match_limit;
   std::vector<CompiledRule> all;
   std::map<std::string, std::pair<size_t, bool>> defined;  // name -> (index in all, imported)
@@ -335,7 +348,7 @@ absl::StatusOr<std::vector<RuleSet::Source>> ReadSources(const std::string& dir,
 }
 
 void RuleSet::BuildPrefilters() {
-  if (!prefilter_.enabled) return;
+  if (!options_.prefilter) return;
   // Below this many patterns one pass costs about what running them does.
   constexpr size_t kMinPatterns = 4;
   std::map<std::string, Filter> by_key;
@@ -375,7 +388,7 @@ void RuleSet::BuildPrefilters() {
     if (f.rules.size() < kMinPatterns) continue;
     std::vector<Prefilter::Pattern> patterns;
     for (size_t i : f.rules) patterns.push_back({rules_[i].pattern, rules_[i].flags});
-    f.prefilter = Prefilter::Build(patterns, prefilter_.cache_dir);
+    f.prefilter = Prefilter::Build(patterns, options_.cache_dir);
     if (f.prefilter == nullptr) continue;
     for (size_t k = 0; k < f.rules.size(); ++k) {
       if (f.prefilter->covers(k)) rules_[f.rules[k]].filter = static_cast<int>(filters_.size());
@@ -541,9 +554,9 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
     }
     for (const mime::Part& p : msg.parts()) {
       if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
-      texts.push_back(raw ? absl::string_view(p.decoded)
-                      : p.is_html() ? absl::string_view(p.Html().text)
-                                    : absl::string_view(p.text));
+      texts.push_back(raw ? CutForScan(p.decoded, options_.rawbody_part_scan_size, "\n> ")
+                      : CutForScan(p.is_html() ? absl::string_view(p.Html().text) : absl::string_view(p.text),
+                                   options_.body_part_scan_size, "\n "));
     }
     return texts;
   };

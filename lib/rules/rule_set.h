@@ -49,12 +49,21 @@ struct CompiledRule {
   CheckSpec check;  // check rules
 };
 
-// Whether regex rules get a Vectorscan prefilter, and where compiled ones are kept (see
-// RulesConfig.prefilter and cache_dir).
-struct PrefilterOptions {
-  bool enabled = true;
+// How a rule set is built and how much of a message its rules read (see RulesConfig).
+struct LoadOptions {
+  // Whether regex rules get a Vectorscan prefilter, and where compiled ones are kept.
+  bool prefilter = true;
   std::string cache_dir;
+  // Body rules read at most about this many bytes of each text part, rawbody rules of each
+  // decoded part, as SpamAssassin's body_part_scan_size and rawbody_part_scan_size. 0: all.
+  size_t body_part_scan_size = 50000;
+  size_t rawbody_part_scan_size = 500000;
 };
+
+// `text` cut to about `limit` bytes as SpamAssassin cuts a part: after the first of
+// `breaks` (tried in order) found within 1 KiB past the limit, else at the limit itself,
+// moved back to the start of a UTF-8 character. Shorter texts, and limit 0, are whole.
+absl::string_view CutForScan(absl::string_view text, size_t limit, absl::string_view breaks);
 
 class RuleSet {
  public:
@@ -78,13 +87,13 @@ class RuleSet {
   static absl::StatusOr<std::unique_ptr<RuleSet>> FromRuleFiles(const std::vector<File>& files,
                                                                 uint32_t match_limit,
                                                                 std::vector<Skipped>* skipped,
-                                                                const PrefilterOptions& prefilter = {});
+                                                                const LoadOptions& options = {});
   // Adds SpamAssassin *.cf directories, imported leniently (see sa_import.h).
   static absl::StatusOr<std::unique_ptr<RuleSet>> Load(const std::vector<std::string>& dirs,
                                                        const std::vector<std::string>& sa_dirs,
                                                        uint32_t match_limit,
                                                        std::vector<Skipped>* skipped,
-                                                       const PrefilterOptions& prefilter = {});
+                                                       const LoadOptions& options = {});
   // Every *.yaml file of each directory, in name order.
   static absl::StatusOr<std::unique_ptr<RuleSet>> LoadDirs(const std::vector<std::string>& dirs,
                                                            uint32_t match_limit);
@@ -171,7 +180,7 @@ class RuleSet {
   std::map<std::string, farside::v1::RuleGroup> groups_;
   uint32_t match_limit_ = 100000;
   bool has_late_ = false;
-  PrefilterOptions prefilter_;
+  LoadOptions options_;
 };
 
 // The files of `dir` ending in `extension`, read in name order. `what` names the directory

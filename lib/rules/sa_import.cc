@@ -664,7 +664,7 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Load(const std::vector<std::st
                                                        const std::vector<std::string>& sa_dirs,
                                                        uint32_t match_limit,
                                                        std::vector<Skipped>* skipped,
-                                                       const PrefilterOptions& prefilter) {
+                                                       const LoadOptions& options) {
   std::vector<File> files;
   for (const std::string& dir : sa_dirs) {
     absl::StatusOr<std::vector<Source>> cf = ReadCfDir(dir);
@@ -683,7 +683,7 @@ absl::StatusOr<std::unique_ptr<RuleSet>> RuleSet::Load(const std::vector<std::st
       files.push_back(std::move(f));
     }
   }
-  return FromRuleFiles(files, match_limit, skipped, prefilter);
+  return FromRuleFiles(files, match_limit, skipped, options);
 }
 
 }  // namespace farside::rules

@@ -234,7 +234,10 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
       {config.rules().dirs().begin(), config.rules().dirs().end()},
       {config.rules().spamassassin_dirs().begin(), config.rules().spamassassin_dirs().end()},
       config.rules().match_limit(), &skipped,
-      {.enabled = config.rules().prefilter(), .cache_dir = config.rules().cache_dir()});
+      {.prefilter = config.rules().prefilter(),
+       .cache_dir = config.rules().cache_dir(),
+       .body_part_scan_size = config.rules().body_part_scan_size(),
+       .rawbody_part_scan_size = config.rules().rawbody_part_scan_size()});
   if (!rs.ok()) return rs.status();
   if (!skipped.empty()) {
     log::Info("SpamAssassin rules left out (see `farside rules import DIR --verbose`)",

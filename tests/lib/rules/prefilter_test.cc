@@ -142,7 +142,7 @@ rules:
       *p->mutable_header() = r.header;
     }
   }
-  auto off = RuleSet::FromRuleFiles({{"t.yaml", rf, false}}, 100000, nullptr, {.enabled = false, .cache_dir = ""});
+  auto off = RuleSet::FromRuleFiles({{"t.yaml", rf, false}}, 100000, nullptr, LoadOptions{.prefilter = false, .cache_dir = ""});
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_EQ((*off)->prefiltered(), 0u);
   const std::vector<std::string> messages = {

@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "lib/common/config_loader.h"
 
 namespace farside::rules {
 namespace {
@@ -168,6 +169,39 @@ TEST(RuleSet, PathologicalPatternsStopAtTheMatchLimit) {
   ASSERT_TRUE(set.ok());
   std::string evil = "Subject: x\n\n" + std::string(40, 'a') + "!";
   EXPECT_EQ(Hits(**set, evil).count("SLOW"), 0u) << "gave up instead of hanging";
+}
+
+TEST(CutForScan, CutsAfterALineEndOrSpaceWithinAKibibyteElseAtACharacterStart) {
+  EXPECT_EQ(CutForScan("short", 10, "\n "), "short");
+  EXPECT_EQ(CutForScan("abcdefghij", 0, "\n "), "abcdefghij") << "0 reads everything";
+  std::string text = std::string(100, 'a') + "b c\nd";
+  EXPECT_EQ(CutForScan(text, 100, "\n "), std::string(100, 'a') + "b c\n") << "a line end first";
+  EXPECT_EQ(CutForScan(text, 100, " \n"), std::string(100, 'a') + "b ") << "in the order given";
+  std::string far = std::string(100, 'a') + std::string(2000, 'b') + "\n";
+  EXPECT_EQ(CutForScan(far, 100, "\n "), std::string(100, 'a')) << "no break within 1 KiB";
+  // "é" is two bytes; a cut between them would leave invalid UTF-8.
+  std::string utf = std::string(99, 'a') + "\xc3\xa9" + std::string(2000, 'b');
+  EXPECT_EQ(CutForScan(utf, 100, "\n "), std::string(99, 'a'));
+}
+
+TEST(RuleSet, BodyRulesReadEachPartOnlyUpToItsScanSize) {
+  farside::v1::RuleFile rf;
+  ASSERT_TRUE(config::MergeYaml("rules:\n  - {name: EARLY, body: early}\n  - {name: LATE, body: late}\n"
+                                "  - {name: RAW_LATE, rawbody: late}\n",
+                                "t.yaml", &rf)
+                  .ok());
+  const std::string msg = "Subject: x\n\nearly " + std::string(70000, 'x') + "\nlate\n";
+  auto cut = RuleSet::FromRuleFiles({{"t.yaml", rf, false}}, 100000, nullptr, LoadOptions{.prefilter = false, .cache_dir = ""});
+  ASSERT_TRUE(cut.ok());
+  EXPECT_THAT(Hits(**cut, msg), ::testing::UnorderedElementsAre("EARLY", "RAW_LATE"))
+      << "body rules stop near 50,000 bytes; rawbody rules read 500,000";
+  LoadOptions whole_options;
+  whole_options.prefilter = false;
+  whole_options.body_part_scan_size = 0;
+  auto whole = RuleSet::FromRuleFiles({{"t.yaml", rf, false}}, 100000, nullptr,
+                                      whole_options);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_THAT(Hits(**whole, msg), ::testing::UnorderedElementsAre("EARLY", "LATE", "RAW_LATE"));
 }
 
 }  // namespace
