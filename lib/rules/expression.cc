@@ -12,8 +12,7 @@
 namespace farside::rules {
 
 struct Expression::Node {
-  enum class Op { kNum, kSym, kNot, kNeg, kAnd, kOr, kAdd, kSub, kMul, kDiv,
-                  kEq, kNe, kLt, kLe, kGt, kGe };
+  using Op = Expression::Op;
   Op op;
   double num = 0;
   std::string sym;
@@ -165,31 +164,16 @@ class Parser {
   std::map<std::string, size_t> seen_;
 };
 
-// `V` gives a symbol node its value: by name or by slot.
-template <typename V>
-double Eval(const Node& n, const V& v) {
-  switch (n.op) {
-    case Op::kNum: return n.num;
-    case Op::kSym: return v(n);
-    case Op::kNot: return Eval(*n.a, v) == 0 ? 1 : 0;
-    case Op::kNeg: return -Eval(*n.a, v);
-    case Op::kAnd: return Eval(*n.a, v) != 0 && Eval(*n.b, v) != 0 ? 1 : 0;
-    case Op::kOr: return Eval(*n.a, v) != 0 || Eval(*n.b, v) != 0 ? 1 : 0;
-    case Op::kAdd: return Eval(*n.a, v) + Eval(*n.b, v);
-    case Op::kSub: return Eval(*n.a, v) - Eval(*n.b, v);
-    case Op::kMul: return Eval(*n.a, v) * Eval(*n.b, v);
-    case Op::kDiv: {
-      double d = Eval(*n.b, v);
-      return d == 0 ? 0 : Eval(*n.a, v) / d;  // a rule must never divide by zero into NaN
-    }
-    case Op::kEq: return Eval(*n.a, v) == Eval(*n.b, v) ? 1 : 0;
-    case Op::kNe: return Eval(*n.a, v) != Eval(*n.b, v) ? 1 : 0;
-    case Op::kLt: return Eval(*n.a, v) < Eval(*n.b, v) ? 1 : 0;
-    case Op::kLe: return Eval(*n.a, v) <= Eval(*n.b, v) ? 1 : 0;
-    case Op::kGt: return Eval(*n.a, v) > Eval(*n.b, v) ? 1 : 0;
-    case Op::kGe: return Eval(*n.a, v) >= Eval(*n.b, v) ? 1 : 0;
-  }
-  return 0;
+// Appends n's operands, then n, to out; returns n's index.
+uint32_t Flatten(const Node& n, std::vector<Expression::Flat>* out) {
+  Expression::Flat f;
+  f.op = n.op;
+  f.num = n.num;
+  f.slot = static_cast<uint32_t>(n.slot);
+  if (n.a != nullptr) f.a = Flatten(*n.a, out);
+  if (n.b != nullptr) f.b = Flatten(*n.b, out);
+  out->push_back(f);
+  return static_cast<uint32_t>(out->size() - 1);
 }
 
 }  // namespace
@@ -204,17 +188,13 @@ absl::StatusOr<Expression> Expression::Parse(absl::string_view text, const Limit
   absl::StatusOr<std::shared_ptr<const Node>> root = p.ParseAll();
   if (!root.ok()) return root.status();
   Expression e;
-  e.root_ = std::move(*root);
+  Flatten(**root, &e.nodes_);
   e.symbols_ = std::move(p.symbols);
   return e;
 }
 
 double Expression::Evaluate(const Lookup& value) const {
-  return Eval(*root_, [&](const Node& n) { return value(n.sym); });
-}
-
-double Expression::Evaluate(const std::function<double(size_t slot)>& value) const {
-  return Eval(*root_, [&](const Node& n) { return value(n.slot); });
+  return EvaluateSlots([&](size_t slot) { return value(symbols_[slot]); });
 }
 
 }  // namespace farside::rules

@@ -391,7 +391,9 @@ void RuleSet::BuildPrefilters() {
     f.prefilter = Prefilter::Build(patterns, options_.cache_dir);
     if (f.prefilter == nullptr) continue;
     for (size_t k = 0; k < f.rules.size(); ++k) {
-      if (f.prefilter->covers(k)) rules_[f.rules[k]].filter = static_cast<int>(filters_.size());
+      if (!f.prefilter->covers(k)) continue;
+      rules_[f.rules[k]].filter = static_cast<int>(filters_.size());
+      rules_[f.rules[k]].filter_pattern = static_cast<uint32_t>(k);
     }
     filters_.push_back(std::move(f));
   }
@@ -598,10 +600,7 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
       }
       for (absl::string_view t : texts) f.prefilter->Scan(t, &m);
     }
-    // The rule's pattern index in its filter.
-    size_t k = std::lower_bound(f.rules.begin(), f.rules.end(),
-                                static_cast<size_t>(&r - rules_.data())) - f.rules.begin();
-    return m[k] != 0;
+    return m[r.filter_pattern] != 0;
   };
   auto find = [&](const CompiledRule& r, absl::string_view text) -> std::optional<std::string> {
     if (!r.regex.has_value()) return std::string();
@@ -712,9 +711,9 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
         break;
       case Kind::kMeta: {
         // A meta rule's value is its expression's (SpamAssassin's metas add up too).
-        meta_value = r.meta->Evaluate([&](size_t k) -> double {
+        meta_value = r.meta->EvaluateSlots([&](size_t k) -> double {
           const int at = r.meta_slots[k];
-          if (at >= 0) return demand(at);
+          if (at >= 0) return done[at] ? value[at] : demand(at);
           double& e = external[-1 - at];
           if (e < 0) e = std::max(0.0, known(external_[-1 - at]));
           return e;

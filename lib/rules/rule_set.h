@@ -36,6 +36,7 @@ struct CompiledRule {
   std::optional<farside::v1::Action> force_action;
   std::string pattern, flags;  // as written, for the prefilter
   int filter = -1;             // the prefilter that covers this rule, if any
+  uint32_t filter_pattern = 0;  // and its pattern's index there
   int header_slot = -1;        // header rules: which (field, part) values it reads
   bool with_subject = false;   // body rules: the Subject is one more text
   uint32_t max_hits = 1;       // above 1: the rule's value is its match count, up to this
