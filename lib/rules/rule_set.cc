@@ -110,7 +110,8 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
     absl::StatusOr<Regex> re = Regex::Compile(pattern, r.flags());
     if (!re.ok()) return RuleError(file, r.name(), re.status().message());
     c.regex = std::move(*re);
-    c.pattern = pattern;
+    c.pattern = r.prefilter_pattern().empty() ? pattern : r.prefilter_pattern();
+    c.own_prefilter_pattern = !r.prefilter_pattern().empty();
     c.flags = r.flags();
     c.with_subject = r.body_with_subject() && c.kind == Kind::kBody;
     c.max_hits = std::max<uint32_t>(1, r.max_hits());
@@ -356,9 +357,11 @@ void RuleSet::BuildPrefilters() {
     const CompiledRule& r = rules_[i];
     if (!r.regex.has_value() || r.kind == Kind::kMeta) continue;
     // Patterns this long (SpamAssassin's homoglyph-expanded ones) take Vectorscan minutes to
-    // compile and slow every scan of the database: PCRE2 runs them alone.
-    constexpr size_t kMaxPrefilterPattern = 8192;
-    if (r.pattern.size() > kMaxPrefilterPattern) continue;
+    // compile and slow every scan of the database: PCRE2 runs them alone. A prefilter
+    // pattern (a widened one: classes, no long alternations) may be as long as Vectorscan
+    // takes, 16,000 characters.
+    const size_t max_pattern = r.own_prefilter_pattern ? 16000 : 8192;
+    if (r.pattern.size() > max_pattern) continue;
     std::string key;
     switch (r.kind) {
       case Kind::kHeader:

@@ -23,6 +23,7 @@
 #include "lib/rules/pattern_split.h"
 #include "lib/rules/regex.h"
 #include "lib/rules/sa_evals.h"
+#include "lib/rules/tag_widen.h"
 
 namespace farside::rules {
 namespace {
@@ -516,6 +517,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::vector<RuleSet::File> files(1);
   files[0].name = "spamassassin";
   std::map<std::string, std::string> type_of;
+  std::map<std::string, std::string> wide_tags, wide_inter;  // WidenTag of each, built once
   for (const std::string& name : order) {
     Pending& p = rules[name];
     type_of[name] = p.type;
@@ -526,7 +528,21 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
     }
     if (replace_rules.count(name) && p.proto.check().empty()) {
       std::string* pattern = PatternOf(&p.proto);
-      *pattern = ReplaceTags(*pattern, tags, pre_tags, inter_tags, post_tags);
+      const std::string written = *pattern;
+      *pattern = ReplaceTags(written, tags, pre_tags, inter_tags, post_tags);
+      // In byte mode, as SpamAssassin matches them (its text is UTF-8 bytes): a tag's \xc3
+      // is the byte, so [\xc3][\xa0] is "a" with a grave accent, not two code points.
+      if (!absl::StrContains(p.proto.flags(), "b")) p.proto.set_flags(p.proto.flags() + "b");
+      if (!TagInNegativeLookaround(written)) {
+        if (wide_tags.empty()) {
+          for (const auto* from : {&tags, &inter_tags}) {
+            auto& to = from == &tags ? wide_tags : wide_inter;
+            for (const auto& [tag, re] : *from) to[tag] = WidenTag(re).value_or(re);
+          }
+        }
+        std::string wide = ReplaceTags(written, wide_tags, pre_tags, wide_inter, post_tags);
+        if (wide.size() < pattern->size()) p.proto.set_prefilter_pattern(std::move(wide));
+      }
     }
     if (auto it = max_hits.find(name); it != max_hits.end() && it->second > 1 && p.type != "meta") {
       p.proto.set_max_hits(it->second);
