@@ -75,6 +75,47 @@ replace_rules FUZZY_VI
   EXPECT_EQ(Find(imp, "PLAIN_VI")->body(), "<V><I>") << "not listed in replace_rules";
 }
 
+TEST(SaImport, HomoglyphRulesRunInByteModeBehindAWidenedPrefilterPattern) {
+  SaImport imp = Import(R"(
+replace_tag   M   (?:[mM]|rn|[\xd0][\x9c\xbc]|[\xce][\x9c]|[\xe1](?:[\xb8][\xbe\xbf]|[\xb9][\x80-\x83]))
+replace_tag   O   (?:[oO0]|[\xc3][\xb2-\xb6]|[\xd0][\x9e\xbe]|[\xce][\x9f\xbf]|[\xe1](?:[\xbd][\x80-\x85]|[\xbb][\x8d-\xa3]))
+replace_tag   N   (?:[nN]|[\xc3][\x91\xb1]|[\xc5][\x83-\x8b]|[\xce][\x9d\xb7]|[\xe1](?:[\xb9][\x84-\x8b]))
+replace_tag   E   (?:[eE3]|[\xc3][\xa8-\xab]|[\xd0][\x95\xb5]|[\xce][\x95\xb5]|[\xe1](?:[\xba][\xb8-\xbf]|[\xbb][\x80-\x87]))
+replace_tag   Y   (?:[yY]|[\xc3][\xbd\xbf]|[\xd1][\x83]|[\xce][\xa5\xb3]|[\xe1](?:[\xbb][\xb2-\xb9]))
+replace_inter W1  \W?
+replace_post  P2  {1,2}
+body  FUZZY_MONEY   /<inter W1><post P2>(?!money)<M><O><N><E><Y>/i
+body  __NOT_WIDENED /(?!<M><O>)main/i
+body  PLAIN_A       /alpha/
+body  PLAIN_B       /beta/
+body  PLAIN_C       /gamma/
+replace_rules FUZZY_MONEY __NOT_WIDENED
+)");
+  const farside::v1::Rule* fuzzy = Find(imp, "FUZZY_MONEY");
+  ASSERT_NE(fuzzy, nullptr);
+  EXPECT_THAT(fuzzy->flags(), ::testing::HasSubstr("b")) << "SpamAssassin matches these on bytes";
+  EXPECT_FALSE(fuzzy->prefilter_pattern().empty());
+  EXPECT_LT(fuzzy->prefilter_pattern().size(), fuzzy->body().size());
+  EXPECT_TRUE(Find(imp, "__NOT_WIDENED")->prefilter_pattern().empty())
+      << "a tag in a negative lookahead: widening it would narrow the pattern";
+  auto with = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(with.ok()) << with.status();
+  EXPECT_GE((*with)->prefiltered(), 4u) << "the widened pattern is in the prefilter";
+  auto without = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr,
+                                        LoadOptions{.prefilter = false, .cache_dir = ""});
+  ASSERT_TRUE(without.ok());
+  const std::string utf8 = "Subject: x\nContent-Type: text/plain; charset=utf-8\n\n";
+  for (const auto& [body, want] : std::vector<std::pair<std::string, std::string>>{
+           {"send m0ney now", "FUZZY_MONEY "},
+           {"send money now", ""},
+           {"send m\xd0\xbeney now", "FUZZY_MONEY "},  // a Cyrillic o
+           {"send rn-o-n-e-y now", "FUZZY_MONEY "},
+           {"send mmoonneeyy now", "FUZZY_MONEY "}}) {
+    EXPECT_EQ(HitNames(**with, utf8 + body + "\n"), want) << body;
+    EXPECT_EQ(HitNames(**without, utf8 + body + "\n"), want) << body << " (no prefilter)";
+  }
+}
+
 TEST(SaImport, ConditionalsTakeEveryPluginAsLoaded) {
   SaImport imp = Import(R"(
 ifplugin Mail::SpamAssassin::Plugin::Foo
