@@ -3,6 +3,7 @@
 #include "lib/rules/expression.h"
 
 #include <map>
+#include <memory>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -11,19 +12,17 @@
 
 namespace farside::rules {
 
-struct Expression::Node {
-  using Op = Expression::Op;
+namespace {
+
+using Op = Expression::Op;
+
+// The parse tree, flattened into Expression::Flat once parsed.
+struct Node {
   Op op;
   double num = 0;
-  std::string sym;
   size_t slot = 0;  // the symbol's index in symbols()
   std::shared_ptr<const Node> a, b;
 };
-
-namespace {
-
-using Node = Expression::Node;
-using Op = Node::Op;
 
 class Parser {
  public:
@@ -148,9 +147,9 @@ class Parser {
       while (i_ < s_.size() && (absl::ascii_isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_')) ++i_;
       auto n = std::make_shared<Node>();
       n->op = Op::kSym;
-      n->sym = std::string(s_.substr(start, i_ - start));
-      auto [it, fresh] = seen_.emplace(n->sym, symbols.size());
-      if (fresh) symbols.push_back(n->sym);
+      std::string sym(s_.substr(start, i_ - start));
+      auto [it, fresh] = seen_.emplace(sym, symbols.size());
+      if (fresh) symbols.push_back(std::move(sym));
       n->slot = it->second;
       return std::shared_ptr<const Node>(n);
     }

@@ -53,7 +53,6 @@ class Expression {
     uint32_t a = 0, b = 0, slot = 0;
     double num = 0;
   };
-  struct Node;  // the parse tree
 
  private:
   template <typename F>

@@ -517,7 +517,13 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::vector<RuleSet::File> files(1);
   files[0].name = "spamassassin";
   std::map<std::string, std::string> type_of;
-  std::map<std::string, std::string> wide_tags, wide_inter;  // WidenTag of each, built once
+  // The tags widened for prefilter patterns (a tag WidenTag cannot read stays as it is).
+  auto widened = [](const std::map<std::string, std::string>& from) {
+    std::map<std::string, std::string> to;
+    for (const auto& [tag, re] : from) to[tag] = WidenTag(re).value_or(re);
+    return to;
+  };
+  const std::map<std::string, std::string> wide_tags = widened(tags), wide_inter = widened(inter_tags);
   for (const std::string& name : order) {
     Pending& p = rules[name];
     type_of[name] = p.type;
@@ -534,12 +540,6 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       // is the byte, so [\xc3][\xa0] is "a" with a grave accent, not two code points.
       if (!absl::StrContains(p.proto.flags(), "b")) p.proto.set_flags(p.proto.flags() + "b");
       if (!TagInNegativeLookaround(written)) {
-        if (wide_tags.empty()) {
-          for (const auto* from : {&tags, &inter_tags}) {
-            auto& to = from == &tags ? wide_tags : wide_inter;
-            for (const auto& [tag, re] : *from) to[tag] = WidenTag(re).value_or(re);
-          }
-        }
         std::string wide = ReplaceTags(written, wide_tags, pre_tags, wide_inter, post_tags);
         if (wide.size() < pattern->size()) p.proto.set_prefilter_pattern(std::move(wide));
       }

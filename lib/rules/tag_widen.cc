@@ -32,15 +32,15 @@ struct Alt {
   std::vector<Seq> seqs;
 };
 
-Bytes High() {
-  Bytes b;
-  for (int c = 0x80; c < 0x100; ++c) b.set(c);
-  return b;
-}
-
 Bytes Range(int lo, int hi) {
   Bytes b;
   for (int c = lo; c <= hi; ++c) b.set(c);
+  return b;
+}
+
+// Every byte from 0x80 up.
+const Bytes& High() {
+  static const Bytes b = Range(0x80, 0xff);
   return b;
 }
 
@@ -49,6 +49,8 @@ Bytes Of(absl::string_view chars) {
   for (char c : chars) b.set(static_cast<unsigned char>(c));
   return b;
 }
+
+Bytes WordBytes() { return Range('0', '9') | Range('A', 'Z') | Range('a', 'z') | Of("_"); }
 
 class Parser {
  public:
@@ -131,8 +133,8 @@ class Parser {
       case 'S': return ~Of(" \t\n\v\f\r");
       case 'd': return Range('0', '9');
       case 'D': return ~Range('0', '9');
-      case 'w': return Range('0', '9') | Range('A', 'Z') | Range('a', 'z') | Of("_");
-      case 'W': return ~(Range('0', '9') | Range('A', 'Z') | Range('a', 'z') | Of("_"));
+      case 'w': return WordBytes();
+      case 'W': return ~WordBytes();
       case 't': return Of("\t");
       case 'n': return Of("\n");
       case 'r': return Of("\r");
