@@ -36,6 +36,7 @@
 #include "lib/common/config_loader.h"
 #include "lib/common/json.h"
 #include "lib/common/log.h"
+#include "lib/rules/prefilter.h"
 #include "services/scanner/scanner.h"
 
 namespace {
@@ -231,8 +232,9 @@ int main(int argc, char** argv) {
     bytes += in.bytes.size();
     if (!dns.empty()) in.envelope = MakeEnvelope(in, sc.mime());
   }
-  std::fprintf(stderr, "scan_bench: %zu rules loaded in %.2f s; %zu messages, %.1f MB\n",
-               (*scanner)->rule_count(), load_s, inputs.size(), static_cast<double>(bytes) / 1e6);
+  std::fprintf(stderr, "scan_bench: %zu rules loaded in %.2f s; %zu messages, %.1f MB; prefilter: %s\n",
+               (*scanner)->rule_count(), load_s, inputs.size(), static_cast<double>(bytes) / 1e6,
+               farside::rules::Prefilter::Runtime().c_str());
 
   std::FILE* hits = nullptr;
   if (!hits_path.empty() && (hits = std::fopen(hits_path.c_str(), "w")) == nullptr) {

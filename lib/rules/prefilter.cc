@@ -2,6 +2,7 @@
 // between concurrent scans) and grown once for each database a thread scans.
 #include "lib/rules/prefilter.h"
 
+#include <dlfcn.h>
 #include <hs.h>
 
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -29,6 +32,87 @@ namespace {
 
 std::atomic<uint64_t> next_serial{1};
 constexpr int kRepeatThreshold = 8;
+
+using ScanFn = hs_error_t (*)(const hs_database_t*, const char*, unsigned, unsigned, hs_scratch_t*,
+                              match_event_handler, void*);
+
+int MarkHit(unsigned int, unsigned long long, unsigned long long, unsigned int, void* ctx) {
+  *static_cast<bool*>(ctx) = true;
+  return 0;
+}
+
+// Whether `scan` finds what it must in cases some builds get wrong: Debian 12's Vectorscan
+// 5.4.9, on a CPU with AVX-512, misses a one-byte literal (with SINGLEMATCH) and "q[jk]"
+// anywhere past the first 64 bytes of a block, so the prefilter would wrongly say "cannot
+// match". Fixed upstream later (VectorCamp/vectorscan#369, #375).
+bool ScanWorks(ScanFn scan, const hs_platform_info_t* platform) {
+  struct Probe {
+    const char* re;
+    unsigned flags;
+  };
+  const Probe probes[] = {{"q", HS_FLAG_SINGLEMATCH},
+                          {"\\x00", HS_FLAG_SINGLEMATCH | HS_FLAG_PREFILTER},
+                          {"q[jk]", 0},
+                          {"qj", HS_FLAG_SINGLEMATCH}};
+  for (size_t at : {0, 63, 64, 100, 1000}) {
+    std::string text(at, 'z');
+    text.append("qk", 2);
+    text.push_back('\0');
+    text.append("qj tail");
+    for (const Probe& p : probes) {
+      hs_database_t* db = nullptr;
+      hs_compile_error_t* err = nullptr;
+      if (hs_compile(p.re, p.flags, HS_MODE_BLOCK, platform, &db, &err) != HS_SUCCESS) {
+        hs_free_compile_error(err);
+        return false;
+      }
+      hs_scratch_t* scratch = nullptr;
+      bool hit = false;
+      bool ok = hs_alloc_scratch(db, &scratch) == HS_SUCCESS &&
+                scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, MarkHit,
+                     &hit) == HS_SUCCESS && hit;
+      if (scratch != nullptr) hs_free_scratch(scratch);
+      hs_free_database(db);
+      if (!ok) return false;
+    }
+  }
+  return true;
+}
+
+// The scan entry point to use, chosen once: hs_scan (whose fat runtime picks the variant for
+// this CPU) if it passes ScanWorks, else the library's AVX2 variant with databases compiled for
+// AVX2, else none (no prefilter: every pattern runs in PCRE2, slower but never wrong).
+struct ScanRuntime {
+  ScanFn scan = nullptr;
+  bool avx2 = false;  // databases are compiled for AVX2 (the platform below)
+  hs_platform_info_t platform{};
+  std::string note;
+};
+
+const ScanRuntime& GetRuntime() {
+  static const ScanRuntime* rt = [] {
+    auto* r = new ScanRuntime();
+    if (ScanWorks(hs_scan, nullptr)) {
+      r->scan = hs_scan;
+      r->note = "vectorscan";
+      return r;
+    }
+    auto avx2 = reinterpret_cast<ScanFn>(dlsym(RTLD_DEFAULT, "avx2_hs_scan"));
+    if (avx2 != nullptr && __builtin_cpu_supports("avx2") &&
+        hs_populate_platform(&r->platform) == HS_SUCCESS) {
+      r->platform.cpu_features = HS_CPU_FEATURES_AVX2;
+      if (ScanWorks(avx2, &r->platform)) {
+        r->scan = avx2;
+        r->avx2 = true;
+        r->note = "vectorscan (AVX2: this CPU's AVX-512 variant failed the self-test)";
+        return r;
+      }
+    }
+    r->note = "off: vectorscan failed its self-test on this CPU; every regex runs in PCRE2";
+    return r;
+  }();
+  return *rt;
+}
 
 struct ThreadScratch {
   hs_scratch_t* scratch = nullptr;
@@ -196,11 +280,14 @@ bool IsValidUtf8(absl::string_view s) {
 
 namespace {
 
-// The cache file: "FSPF1\n", the number of covered patterns and their indexes (uint32 each),
-// then the serialized database. Named by a digest of Vectorscan's version and the patterns.
-std::string CachePath(const std::string& dir, const std::vector<Prefilter::Pattern>& patterns) {
+// The cache file: "FSPF2\n", the number of database ids, then for each the number of patterns
+// it stands for and their indexes (uint32 each), then the serialized database. Named by a
+// digest of Vectorscan's version and the patterns.
+std::string CachePath(const std::string& dir, const std::vector<Prefilter::Pattern>& patterns,
+                      bool avx2) {
   Sha256 h;
   h.Update(hs_version());
+  if (avx2) h.Update("avx2");
   for (const Prefilter::Pattern& p : patterns) {
     for (const std::string* s : {&p.pattern, &p.flags}) {
       uint64_t n = s->size();
@@ -212,27 +299,40 @@ std::string CachePath(const std::string& dir, const std::vector<Prefilter::Patte
   return absl::StrCat(dir, "/prefilter-", hex, ".hsdb");
 }
 
-constexpr absl::string_view kMagic = "FSPF1\n";
+constexpr absl::string_view kMagic = "FSPF2\n";
 
-bool LoadCache(const std::string& path, std::vector<uint32_t>* ids, hs_database_t** db) {
+// Each database id's pattern indexes.
+using Groups = std::vector<std::vector<uint32_t>>;
+
+bool LoadCache(const std::string& path, size_t patterns, Groups* groups, hs_database_t** db) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.size() < kMagic.size() + 4 || absl::string_view(bytes).substr(0, kMagic.size()) != kMagic) {
+  if (bytes.size() < kMagic.size() || absl::string_view(bytes).substr(0, kMagic.size()) != kMagic) {
     return false;
   }
   size_t at = kMagic.size();
+  auto read = [&](uint32_t* v) {
+    if (bytes.size() < at + 4) return false;
+    std::memcpy(v, bytes.data() + at, 4);
+    at += 4;
+    return true;
+  };
   uint32_t n;
-  std::memcpy(&n, bytes.data() + at, 4);
-  at += 4;
-  if (bytes.size() < at + static_cast<size_t>(n) * 4) return false;
-  ids->resize(n);
-  if (n > 0) std::memcpy(ids->data(), bytes.data() + at, static_cast<size_t>(n) * 4);
-  at += static_cast<size_t>(n) * 4;
+  if (!read(&n) || n > patterns) return false;
+  groups->assign(n, {});
+  for (auto& g : *groups) {
+    uint32_t m;
+    if (!read(&m) || m == 0 || m > patterns) return false;
+    g.resize(m);
+    for (uint32_t& id : g) {
+      if (!read(&id) || id >= patterns) return false;
+    }
+  }
   return hs_deserialize_database(bytes.data() + at, bytes.size() - at, db) == HS_SUCCESS;
 }
 
-void StoreCache(const std::string& dir, const std::string& path, const std::vector<uint32_t>& ids,
+void StoreCache(const std::string& dir, const std::string& path, const Groups& groups,
                 const hs_database_t* db) {
   char* ser = nullptr;
   size_t len = 0;
@@ -243,10 +343,13 @@ void StoreCache(const std::string& dir, const std::string& path, const std::vect
   std::string tmp = absl::StrCat(path, ".", getpid(), ".tmp");
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    uint32_t n = static_cast<uint32_t>(ids.size());
+    auto write = [&](uint32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
     out.write(kMagic.data(), static_cast<std::streamsize>(kMagic.size()));
-    out.write(reinterpret_cast<const char*>(&n), 4);
-    out.write(reinterpret_cast<const char*>(ids.data()), static_cast<std::streamsize>(ids.size() * 4));
+    write(static_cast<uint32_t>(groups.size()));
+    for (const auto& g : groups) {
+      write(static_cast<uint32_t>(g.size()));
+      for (uint32_t id : g) write(id);
+    }
     out.write(ser, static_cast<std::streamsize>(len));
     if (!out) ec = std::make_error_code(std::errc::io_error);
   }
@@ -263,34 +366,41 @@ void StoreCache(const std::string& dir, const std::string& path, const std::vect
 
 std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns,
                                             const std::string& cache_dir) {
+  const ScanRuntime& rt = GetRuntime();
+  if (rt.scan == nullptr) return nullptr;
   std::unique_ptr<Prefilter> pf(new Prefilter());
   pf->covered_.assign(patterns.size(), 0);
-  auto finish = [&](const std::vector<uint32_t>& ids) {
-    for (uint32_t id : ids) {
-      pf->covered_[id] = 1;
-      bool bytes = patterns[id].flags.find('b') != std::string::npos;
-      pf->any_utf8_ |= !bytes;
+  auto finish = [&](const Groups& groups) {
+    pf->first_.clear();
+    pf->members_.clear();
+    for (const auto& g : groups) {
+      pf->first_.push_back(static_cast<uint32_t>(pf->members_.size()));
+      for (uint32_t id : g) {
+        pf->covered_[id] = 1;
+        pf->any_utf8_ |= patterns[id].flags.find('b') == std::string::npos;
+        pf->members_.push_back(id);
+      }
     }
-    pf->ids_ = ids;
-    pf->covered_count_ = ids.size();
+    pf->first_.push_back(static_cast<uint32_t>(pf->members_.size()));
+    pf->covered_count_ = pf->members_.size();
     pf->serial_ = next_serial.fetch_add(1);
   };
-  const std::string path = cache_dir.empty() ? "" : CachePath(cache_dir, patterns);
+  const std::string path = cache_dir.empty() ? "" : CachePath(cache_dir, patterns, rt.avx2);
   if (!path.empty()) {
-    std::vector<uint32_t> ids;
+    Groups groups;
     hs_database_t* db = nullptr;
-    bool ok = LoadCache(path, &ids, &db);
-    for (uint32_t id : ids) ok &= id < patterns.size();
-    if (ok) {
+    if (LoadCache(path, patterns.size(), &groups, &db)) {
       pf->db_ = std::make_unique<Db>();
       pf->db_->db = db;
-      finish(ids);
+      finish(groups);
       return pf;
     }
     if (db != nullptr) hs_free_database(db);
   }
   std::vector<std::string> exprs;
-  std::vector<unsigned> flags, ids;
+  std::vector<unsigned> flags;
+  Groups groups;
+  std::map<std::pair<std::string, unsigned>, size_t> seen;  // (expression, flags) -> group
   for (size_t i = 0; i < patterns.size(); ++i) {
     unsigned f;
     if (!FlagsFor(patterns[i], &f)) continue;
@@ -298,6 +408,12 @@ std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns
     // ten minutes); loosened to * or + they match a superset, which PCRE2 then narrows.
     std::string e = LoosenRepeats(patterns[i].pattern, kRepeatThreshold);
     if (patterns[i].flags.find('x') != std::string::npos) e = "(?x)" + e;
+    // The same pattern again (the pieces of a split rule share their widened pattern) is one
+    // more member of the first one's id: Vectorscan would run each copy.
+    if (auto it = seen.find({e, f}); it != seen.end()) {
+      groups[it->second].push_back(static_cast<uint32_t>(i));
+      continue;
+    }
     // Ask first whether Vectorscan takes the pattern alone: cheaper than failing the set.
     hs_expr_info_t* info = nullptr;
     hs_compile_error_t* err = nullptr;
@@ -306,9 +422,10 @@ std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns
       continue;
     }
     std::free(info);
+    seen[{e, f}] = exprs.size();
     exprs.push_back(std::move(e));
     flags.push_back(f);
-    ids.push_back(static_cast<unsigned>(i));
+    groups.push_back({static_cast<uint32_t>(i)});
   }
   // A pattern can still fail in the set (too large, say): drop the one named and retry.
   while (!exprs.empty()) {
@@ -321,8 +438,8 @@ std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns
     hs_database_t* db = nullptr;
     hs_compile_error_t* err = nullptr;
     hs_error_t rc = hs_compile_multi(cexprs.data(), flags.data(), seq.data(),
-                                     static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr,
-                                     &db, &err);
+                                     static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
+                                     rt.avx2 ? &rt.platform : nullptr, &db, &err);
     if (rc == HS_SUCCESS) {
       pf->db_ = std::make_unique<Db>();
       pf->db_->db = db;
@@ -333,43 +450,40 @@ std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns
     if (bad < 0 || static_cast<size_t>(bad) >= exprs.size()) return nullptr;
     exprs.erase(exprs.begin() + bad);
     flags.erase(flags.begin() + bad);
-    ids.erase(ids.begin() + bad);
+    groups.erase(groups.begin() + bad);
   }
   if (pf->db_ == nullptr) return nullptr;
-  std::vector<uint32_t> covered(ids.begin(), ids.end());
-  if (!path.empty()) StoreCache(cache_dir, path, covered, pf->db_->db);
-  finish(covered);
+  if (!path.empty()) StoreCache(cache_dir, path, groups, pf->db_->db);
+  finish(groups);
   return pf;
 }
 
 Prefilter::~Prefilter() = default;
 
+const std::string& Prefilter::Runtime() { return GetRuntime().note; }
+
 void Prefilter::Scan(absl::string_view text, std::vector<char>* maybe) const {
-  if (any_utf8_ && !IsValidUtf8(text)) {
-    for (uint32_t id : ids_) (*maybe)[id] = 1;
-    return;
-  }
+  const size_t ids = first_.size() - 1;
+  auto mark_all = [&] {
+    for (uint32_t i : members_) (*maybe)[i] = 1;
+  };
+  if (any_utf8_ && !IsValidUtf8(text)) return mark_all();
   thread_local ThreadScratch ts;
   bool sized = false;
   for (uint64_t s : ts.sized_for) sized |= s == serial_;
   if (!sized) {
-    if (hs_alloc_scratch(db_->db, &ts.scratch) != HS_SUCCESS) {
-      for (uint32_t id : ids_) (*maybe)[id] = 1;
-      return;
-    }
+    if (hs_alloc_scratch(db_->db, &ts.scratch) != HS_SUCCESS) return mark_all();
     ts.sized_for.push_back(serial_);
   }
   // Marks by database id, then mapped back to pattern indexes.
   thread_local std::vector<char> marks;
-  marks.assign(ids_.size(), 0);
-  hs_error_t rc = hs_scan(db_->db, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch,
-                          OnMatch, &marks);
-  if (rc != HS_SUCCESS) {
-    for (uint32_t id : ids_) (*maybe)[id] = 1;
-    return;
-  }
-  for (size_t k = 0; k < marks.size(); ++k) {
-    if (marks[k]) (*maybe)[ids_[k]] = 1;
+  marks.assign(ids, 0);
+  hs_error_t rc = GetRuntime().scan(db_->db, text.data(), static_cast<unsigned>(text.size()), 0,
+                                    ts.scratch, OnMatch, &marks);
+  if (rc != HS_SUCCESS) return mark_all();
+  for (size_t k = 0; k < ids; ++k) {
+    if (!marks[k]) continue;
+    for (uint32_t m = first_[k]; m < first_[k + 1]; ++m) (*maybe)[members_[m]] = 1;
   }
 }
 

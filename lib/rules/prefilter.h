@@ -38,12 +38,18 @@ class Prefilter {
   // (Vectorscan's UTF-8 mode is undefined on it), so the answer is never wrong, only slower.
   void Scan(absl::string_view text, std::vector<char>* maybe) const;
 
+  // Which Vectorscan runtime scans, or why none does (Build then returns null): for the log.
+  static const std::string& Runtime();
+
  private:
   Prefilter() = default;
   struct Db;
   std::unique_ptr<Db> db_;
   std::vector<char> covered_;
-  std::vector<uint32_t> ids_;  // database id -> pattern index
+  // Database id k stands for the patterns members_[first_[k]] .. members_[first_[k+1]-1]:
+  // identical patterns (a split rule's pieces share one widened pattern) are compiled once.
+  std::vector<uint32_t> first_;
+  std::vector<uint32_t> members_;
   size_t covered_count_ = 0;
   bool any_utf8_ = false;
   uint64_t serial_ = 0;  // tells thread-local scratch which databases it is sized for

@@ -26,6 +26,7 @@
 #include "lib/mime/message.h"
 #include "lib/rules/actions.h"
 #include "lib/rules/gtube.h"
+#include "lib/rules/prefilter.h"
 #include "lib/rules/sa_import.h"
 #include "services/scanner/greylist.h"
 #include "services/scanner/verdict.h"
@@ -326,7 +327,9 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(const farside::v1::Scan
   absl::StatusOr<std::unique_ptr<Greylister>> grey = Greylister::Create(config.greylist());
   if (!grey.ok()) return grey.status();
   s->greylist_ = std::move(*grey);
-  log::Info("rules loaded", {{"rules", s->rules_->size()}, {"prefiltered", s->rules_->prefiltered()}});
+  log::Info("rules loaded", {{"rules", s->rules_->size()},
+                             {"prefiltered", s->rules_->prefiltered()},
+                             {"prefilter", rules::Prefilter::Runtime()}});
   return s;
 }
 
