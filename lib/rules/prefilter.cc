@@ -31,7 +31,7 @@ struct Prefilter::Db {
 namespace {
 
 std::atomic<uint64_t> next_serial{1};
-constexpr int kRepeatThreshold = 8;
+constexpr int kRepeatThreshold = 13;
 
 using ScanFn = hs_error_t (*)(const hs_database_t*, const char*, unsigned, unsigned, hs_scratch_t*,
                               match_event_handler, void*);
