@@ -364,42 +364,24 @@ void StoreCache(const std::string& dir, const std::string& path, const Groups& g
 
 }  // namespace
 
-std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns,
-                                            const std::string& cache_dir) {
-  const ScanRuntime& rt = GetRuntime();
-  if (rt.scan == nullptr) return nullptr;
-  std::unique_ptr<Prefilter> pf(new Prefilter());
-  pf->covered_.assign(patterns.size(), 0);
-  auto finish = [&](const Groups& groups) {
-    pf->first_.clear();
-    pf->members_.clear();
-    for (const auto& g : groups) {
-      pf->first_.push_back(static_cast<uint32_t>(pf->members_.size()));
-      for (uint32_t id : g) {
-        pf->covered_[id] = 1;
-        pf->any_utf8_ |= patterns[id].flags.find('b') == std::string::npos;
-        pf->members_.push_back(id);
-      }
-    }
-    pf->first_.push_back(static_cast<uint32_t>(pf->members_.size()));
-    pf->covered_count_ = pf->members_.size();
-    pf->serial_ = next_serial.fetch_add(1);
-  };
+namespace {
+
+// One database of `patterns` (from the cache when it is there), and what each id stands
+// for; false when no pattern compiles.
+bool CompileSet(const std::vector<Prefilter::Pattern>& patterns, const ScanRuntime& rt,
+                const std::string& cache_dir, hs_database_t** out, Groups* groups) {
   const std::string path = cache_dir.empty() ? "" : CachePath(cache_dir, patterns, rt.avx2);
   if (!path.empty()) {
-    Groups groups;
     hs_database_t* db = nullptr;
-    if (LoadCache(path, patterns.size(), &groups, &db)) {
-      pf->db_ = std::make_unique<Db>();
-      pf->db_->db = db;
-      finish(groups);
-      return pf;
+    if (LoadCache(path, patterns.size(), groups, &db)) {
+      *out = db;
+      return true;
     }
     if (db != nullptr) hs_free_database(db);
   }
   std::vector<std::string> exprs;
   std::vector<unsigned> flags;
-  Groups groups;
+  groups->clear();
   std::map<std::pair<std::string, unsigned>, size_t> seen;  // (expression, flags) -> group
   for (size_t i = 0; i < patterns.size(); ++i) {
     unsigned f;
@@ -411,7 +393,7 @@ std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns
     // The same pattern again (the pieces of a split rule share their widened pattern) is one
     // more member of the first one's id: Vectorscan would run each copy.
     if (auto it = seen.find({e, f}); it != seen.end()) {
-      groups[it->second].push_back(static_cast<uint32_t>(i));
+      (*groups)[it->second].push_back(static_cast<uint32_t>(i));
       continue;
     }
     // Ask first whether Vectorscan takes the pattern alone: cheaper than failing the set.
@@ -425,7 +407,7 @@ std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns
     seen[{e, f}] = exprs.size();
     exprs.push_back(std::move(e));
     flags.push_back(f);
-    groups.push_back({static_cast<uint32_t>(i)});
+    groups->push_back({static_cast<uint32_t>(i)});
   }
   // A pattern can still fail in the set (too large, say): drop the one named and retry.
   while (!exprs.empty()) {
@@ -441,20 +423,65 @@ std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns
                                      static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK,
                                      rt.avx2 ? &rt.platform : nullptr, &db, &err);
     if (rc == HS_SUCCESS) {
-      pf->db_ = std::make_unique<Db>();
-      pf->db_->db = db;
-      break;
+      if (!path.empty()) StoreCache(cache_dir, path, *groups, db);
+      *out = db;
+      return true;
     }
     int bad = err != nullptr ? err->expression : -1;
     hs_free_compile_error(err);
-    if (bad < 0 || static_cast<size_t>(bad) >= exprs.size()) return nullptr;
+    if (bad < 0 || static_cast<size_t>(bad) >= exprs.size()) return false;
     exprs.erase(exprs.begin() + bad);
     flags.erase(flags.begin() + bad);
-    groups.erase(groups.begin() + bad);
+    groups->erase(groups->begin() + bad);
   }
-  if (pf->db_ == nullptr) return nullptr;
-  if (!path.empty()) StoreCache(cache_dir, path, groups, pf->db_->db);
-  finish(groups);
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<Prefilter> Prefilter::Build(const std::vector<Pattern>& patterns,
+                                            const std::string& cache_dir) {
+  const ScanRuntime& rt = GetRuntime();
+  if (rt.scan == nullptr) return nullptr;
+  std::unique_ptr<Prefilter> pf(new Prefilter());
+  // Which patterns a set's database holds (as a mask), once its ids are laid out.
+  auto make = [&](hs_database_t* db, const Groups& groups, Set* set) {
+    set->db = std::make_unique<Db>();
+    set->db->db = db;
+    std::vector<char> in(patterns.size(), 0);
+    for (const auto& g : groups) {
+      set->first.push_back(static_cast<uint32_t>(set->members.size()));
+      for (uint32_t id : g) {
+        set->members.push_back(id);
+        in[id] = 1;
+      }
+    }
+    set->first.push_back(static_cast<uint32_t>(set->members.size()));
+    set->serial = next_serial.fetch_add(1);
+    return in;
+  };
+  hs_database_t* db = nullptr;
+  Groups groups;
+  if (!CompileSet(patterns, rt, cache_dir, &db, &groups)) return nullptr;
+  pf->covered_ = make(db, groups, &pf->all_);
+  // Plain texts get the plain forms; a pattern is covered when both databases hold it.
+  if (std::any_of(patterns.begin(), patterns.end(), [](const Pattern& p) { return !p.plain.empty(); })) {
+    std::vector<Pattern> plain = patterns;
+    for (Pattern& p : plain) {
+      if (!p.plain.empty()) p.pattern = std::move(p.plain);
+      p.plain.clear();
+    }
+    if (CompileSet(plain, rt, cache_dir, &db, &groups)) {
+      pf->plain_ = std::make_unique<Set>();
+      std::vector<char> in = make(db, groups, pf->plain_.get());
+      for (size_t i = 0; i < patterns.size(); ++i) pf->covered_[i] &= in[i];
+    }
+  }
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    if (!pf->covered_[i]) continue;
+    ++pf->covered_count_;
+    pf->any_utf8_ |= patterns[i].flags.find('b') == std::string::npos;
+  }
   return pf;
 }
 
@@ -462,28 +489,49 @@ Prefilter::~Prefilter() = default;
 
 const std::string& Prefilter::Runtime() { return GetRuntime().note; }
 
+bool IsPlainText(absl::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  uint64_t high = 0;
+  for (; end - p >= 8; p += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, p, 8);
+    high |= w;
+  }
+  for (; p < end; ++p) high |= *p;
+  return (high & 0x8080808080808080ULL) == 0 && text.find("&#") == absl::string_view::npos;
+}
+
 void Prefilter::Scan(absl::string_view text, std::vector<char>* maybe) const {
-  const size_t ids = first_.size() - 1;
+  if (plain_ != nullptr && IsPlainText(text)) return ScanSet(*plain_, text, maybe);
+  if (any_utf8_ && !IsValidUtf8(text)) {
+    for (uint32_t i : all_.members) (*maybe)[i] = 1;
+    return;
+  }
+  ScanSet(all_, text, maybe);
+}
+
+void Prefilter::ScanSet(const Set& set, absl::string_view text, std::vector<char>* maybe) const {
+  const size_t ids = set.first.size() - 1;
   auto mark_all = [&] {
-    for (uint32_t i : members_) (*maybe)[i] = 1;
+    for (uint32_t i : set.members) (*maybe)[i] = 1;
   };
-  if (any_utf8_ && !IsValidUtf8(text)) return mark_all();
   thread_local ThreadScratch ts;
   bool sized = false;
-  for (uint64_t s : ts.sized_for) sized |= s == serial_;
+  for (uint64_t s : ts.sized_for) sized |= s == set.serial;
   if (!sized) {
-    if (hs_alloc_scratch(db_->db, &ts.scratch) != HS_SUCCESS) return mark_all();
-    ts.sized_for.push_back(serial_);
+    if (hs_alloc_scratch(set.db->db, &ts.scratch) != HS_SUCCESS) return mark_all();
+    ts.sized_for.push_back(set.serial);
   }
   // Marks by database id, then mapped back to pattern indexes.
   thread_local std::vector<char> marks;
   marks.assign(ids, 0);
-  hs_error_t rc = GetRuntime().scan(db_->db, text.data(), static_cast<unsigned>(text.size()), 0,
+  hs_error_t rc = GetRuntime().scan(set.db->db, text.data(), static_cast<unsigned>(text.size()), 0,
                                     ts.scratch, OnMatch, &marks);
   if (rc != HS_SUCCESS) return mark_all();
   for (size_t k = 0; k < ids; ++k) {
     if (!marks[k]) continue;
-    for (uint32_t m = first_[k]; m < first_[k + 1]; ++m) (*maybe)[members_[m]] = 1;
+    for (uint32_t m = set.first[k]; m < set.first[k + 1]; ++m) (*maybe)[set.members[m]] = 1;
   }
 }
 

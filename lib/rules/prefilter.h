@@ -20,10 +20,14 @@ class Prefilter {
   struct Pattern {
     std::string pattern;
     std::string flags;  // as for Regex::Compile: i m s x b
+    // Read instead of `pattern` for plain texts (IsPlainText), when not empty; it must
+    // match there wherever `pattern` does.
+    std::string plain = "";
   };
   // Null when no pattern could be compiled (every one is then run as before). With a
   // `cache_dir`, a database compiled before for the same patterns is loaded from there, and
-  // a new one is stored there.
+  // a new one is stored there. When some pattern has a plain form, plain texts are scanned
+  // with a second database of those forms.
   static std::unique_ptr<Prefilter> Build(const std::vector<Pattern>& patterns,
                                           const std::string& cache_dir = "");
   ~Prefilter();
@@ -44,20 +48,29 @@ class Prefilter {
  private:
   Prefilter() = default;
   struct Db;
-  std::unique_ptr<Db> db_;
-  std::vector<char> covered_;
-  // Database id k stands for the patterns members_[first_[k]] .. members_[first_[k+1]-1]:
+  // One database. Its id k stands for the patterns members[first[k]] .. members[first[k+1]-1]:
   // identical patterns (a split rule's pieces share one widened pattern) are compiled once.
-  std::vector<uint32_t> first_;
-  std::vector<uint32_t> members_;
+  struct Set {
+    std::unique_ptr<Db> db;
+    std::vector<uint32_t> first;
+    std::vector<uint32_t> members;
+    uint64_t serial = 0;  // tells thread-local scratch which databases it is sized for
+  };
+  void ScanSet(const Set& set, absl::string_view text, std::vector<char>* maybe) const;
+  Set all_;                     // every text
+  std::unique_ptr<Set> plain_;  // plain texts, when some pattern has a plain form
+  std::vector<char> covered_;
   size_t covered_count_ = 0;
   bool any_utf8_ = false;
-  uint64_t serial_ = 0;  // tells thread-local scratch which databases it is sized for
 };
 
 // `re` with every counted repeat ({m}, {m,}, {m,n}) whose bound reaches `threshold` made
 // * or +: a pattern matching a superset of the original's matches, and cheap to compile.
 std::string LoosenRepeats(absl::string_view re, int threshold);
+
+// Whether every byte of `text` is below 0x80 and it holds no "&#" (no numeric character
+// reference): where the homoglyph tags' high bytes and entities cannot match.
+bool IsPlainText(absl::string_view text);
 
 // Whether `s` is well-formed UTF-8 (no overlongs, surrogates or values over U+10FFFF).
 bool IsValidUtf8(absl::string_view s);

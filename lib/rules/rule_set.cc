@@ -112,6 +112,7 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
     c.regex = std::move(*re);
     c.pattern = r.prefilter_pattern().empty() ? pattern : r.prefilter_pattern();
     c.own_prefilter_pattern = !r.prefilter_pattern().empty();
+    if (c.own_prefilter_pattern) c.plain_pattern = r.prefilter_plain_pattern();
     c.flags = r.flags();
     c.with_subject = r.body_with_subject() && c.kind == Kind::kBody;
     c.max_hits = std::max<uint32_t>(1, r.max_hits());
@@ -390,7 +391,7 @@ void RuleSet::BuildPrefilters() {
   for (auto& [key, f] : by_key) {
     if (f.rules.size() < kMinPatterns) continue;
     std::vector<Prefilter::Pattern> patterns;
-    for (size_t i : f.rules) patterns.push_back({rules_[i].pattern, rules_[i].flags});
+    for (size_t i : f.rules) patterns.push_back({rules_[i].pattern, rules_[i].flags, rules_[i].plain_pattern});
     f.prefilter = Prefilter::Build(patterns, options_.cache_dir);
     if (f.prefilter == nullptr) continue;
     for (size_t k = 0; k < f.rules.size(); ++k) {

@@ -36,6 +36,7 @@ struct CompiledRule {
   std::optional<farside::v1::Action> force_action;
   std::string pattern, flags;  // for the prefilter: as written, or its prefilter_pattern
   bool own_prefilter_pattern = false;
+  std::string plain_pattern;   // its prefilter_plain_pattern, for plain texts (may be empty)
   int filter = -1;             // the prefilter that covers this rule, if any
   uint32_t filter_pattern = 0;  // and its pattern's index there
   int header_slot = -1;        // header rules: which (field, part) values it reads

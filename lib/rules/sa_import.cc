@@ -518,12 +518,19 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   files[0].name = "spamassassin";
   std::map<std::string, std::string> type_of;
   // The tags widened for prefilter patterns (a tag WidenTag cannot read stays as it is).
-  auto widened = [](const std::map<std::string, std::string>& from) {
+  // For plain texts, a tag that cannot match there still gets its wide form (a superset).
+  auto widened = [](const std::map<std::string, std::string>& from, bool plain) {
     std::map<std::string, std::string> to;
-    for (const auto& [tag, re] : from) to[tag] = WidenTag(re).value_or(re);
+    for (const auto& [tag, re] : from) {
+      std::optional<std::string> w = plain ? WidenTag(re, true) : std::nullopt;
+      to[tag] = w.has_value() ? *w : WidenTag(re).value_or(re);
+    }
     return to;
   };
-  const std::map<std::string, std::string> wide_tags = widened(tags), wide_inter = widened(inter_tags);
+  const std::map<std::string, std::string> wide_tags = widened(tags, false),
+                                           wide_inter = widened(inter_tags, false),
+                                           plain_tags = widened(tags, true),
+                                           plain_inter = widened(inter_tags, true);
   for (const std::string& name : order) {
     Pending& p = rules[name];
     type_of[name] = p.type;
@@ -541,7 +548,11 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       if (!absl::StrContains(p.proto.flags(), "b")) p.proto.set_flags(p.proto.flags() + "b");
       if (!TagInNegativeLookaround(written)) {
         std::string wide = ReplaceTags(written, wide_tags, pre_tags, wide_inter, post_tags);
-        if (wide.size() < pattern->size()) p.proto.set_prefilter_pattern(std::move(wide));
+        if (wide.size() < pattern->size()) {
+          std::string plain = ReplaceTags(written, plain_tags, pre_tags, plain_inter, post_tags);
+          if (plain != wide) p.proto.set_prefilter_plain_pattern(std::move(plain));
+          p.proto.set_prefilter_pattern(std::move(wide));
+        }
       }
     }
     if (auto it = max_hits.find(name); it != max_hits.end() && it->second > 1 && p.type != "meta") {

@@ -399,11 +399,50 @@ Alt Simplify(const Alt& in) {
   return out;
 }
 
+// What of `in` can match in a plain text (bytes below 0x80, no "&#"): high bytes leave every
+// class, and a branch that needs one, or "&#", goes. No branch left: nothing can match.
+Alt PlainOnly(const Alt& in) {
+  auto is = [](const Atom& a, char c) {
+    return a.group == nullptr && a.quant.empty() && a.set == Of(absl::string_view(&c, 1));
+  };
+  Alt out;
+  for (const Seq& s : in.seqs) {
+    Seq kept;
+    bool possible = true;
+    for (size_t k = 0; k < s.atoms.size() && possible; ++k) {
+      if (k + 1 < s.atoms.size() && is(s.atoms[k], '&') && is(s.atoms[k + 1], '#')) possible = false;
+      Atom a = s.atoms[k];
+      bool empty;
+      if (a.group != nullptr) {
+        a.group = std::make_shared<Alt>(PlainOnly(*a.group));
+        empty = a.group->seqs.empty();
+      } else {
+        a.set &= ~High();
+        empty = a.set.none();
+      }
+      if (!empty) {
+        kept.atoms.push_back(std::move(a));
+        continue;
+      }
+      // An atom that matches nothing: its branch too, unless it may repeat zero times (an
+      // unreadable quantifier counts as that: dropping the atom only adds strings).
+      std::optional<Span> q = QuantSpan(a.quant);
+      if (q.has_value() && q->min > 0) possible = false;
+    }
+    if (possible) out.seqs.push_back(std::move(kept));
+  }
+  return out;
+}
+
 }  // namespace
 
-std::optional<std::string> WidenTag(absl::string_view tag) {
+std::optional<std::string> WidenTag(absl::string_view tag, bool plain_text) {
   std::optional<Alt> parsed = Parser(tag).All();
   if (!parsed.has_value()) return std::nullopt;
+  if (plain_text) {
+    parsed = PlainOnly(*parsed);
+    if (parsed->seqs.empty()) return std::nullopt;
+  }
   return absl::StrCat("(?:", Serialize(Simplify(*parsed)), ")");
 }
 

@@ -16,7 +16,13 @@ namespace farside::rules {
 // run, the single-byte branches one class, and "&#...;" entity branches one entity shape.
 // Nullopt when `tag` uses a construct this does not read (anchors, '.', captures, back
 // references, lookarounds): such a tag is then used as it is.
-std::optional<std::string> WidenTag(absl::string_view tag);
+//
+// With `plain_text`, the widening is for plain texts only (IsPlainText in prefilter.h:
+// every byte below 0x80, no "&#"):
+// it matches every string of such a text that the tag matches, and has no high bytes or
+// entity shape at all, so it runs far faster. Nullopt too when the tag cannot match there.
+std::optional<std::string> WidenTag(absl::string_view tag, bool plain_text = false);
+
 
 // Whether some "<NAME>" of `pattern` sits inside a negative lookaround ("(?!", "(?<!"),
 // where matching more would make the whole pattern match less.

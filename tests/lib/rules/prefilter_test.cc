@@ -124,6 +124,28 @@ TEST(PrefilterTest, IdenticalPatternsAreCompiledOnceAndMarkedTogether) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(PrefilterTest, PlainTextsAreScannedWithThePlainForms) {
+  // The plain form here is deliberately narrower than the pattern, to see which one ran.
+  const std::vector<Prefilter::Pattern> patterns = {
+      {"m(?:[o0]|\\xd0\\xbe)ney", "ib", "m[o0]ney"}, {"cash", "i"}, {"zzz", "", "never"}};
+  auto pf = Prefilter::Build(patterns);
+  ASSERT_NE(pf, nullptr);
+  EXPECT_EQ(pf->covered_count(), 3u);
+  auto scan = [&](const std::string& text) {
+    std::vector<char> maybe(patterns.size(), 0);
+    pf->Scan(text, &maybe);
+    return maybe;
+  };
+  EXPECT_EQ(scan("send m0ney and cash"), std::vector<char>({1, 1, 0}));
+  EXPECT_EQ(scan("zzz"), std::vector<char>({0, 0, 0}));  // plain: "never" was read
+  // Not plain (a high byte, or a character reference): the patterns themselves.
+  EXPECT_EQ(scan("m\xd0\xbeney, zzz \xc3\xa9"), std::vector<char>({1, 0, 1}));
+  EXPECT_EQ(scan("zzz &#1086;"), std::vector<char>({0, 0, 1}));
+  EXPECT_TRUE(IsPlainText("plain ascii text, longer than eight bytes & more"));
+  EXPECT_FALSE(IsPlainText("caf\xc3\xa9"));
+  EXPECT_FALSE(IsPlainText("m&#1086;ney"));
+}
+
 TEST(PrefilterTest, TheCacheGivesTheSameDatabaseBack) {
   const std::string dir = ::testing::TempDir() + "/pf_cache";
   std::filesystem::remove_all(dir);

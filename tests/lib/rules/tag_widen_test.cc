@@ -80,6 +80,40 @@ TEST(WidenTag, MatchesEveryStringTheTagMatchesAndLetterTagsShrink) {
   }
 }
 
+TEST(WidenTag, ThePlainFormMatchesEveryPlainStringTheTagMatches) {
+  // Plain: bytes below 0x80 and no "&#"; every such string of up to three bytes, and words.
+  std::vector<std::string> plain;
+  for (int a = 0; a < 128; ++a) {
+    plain.push_back(std::string(1, static_cast<char>(a)));
+    for (int b = 0; b < 128; ++b) {
+      plain.push_back({static_cast<char>(a), static_cast<char>(b)});
+      for (int c : {' ', ';', 'a', 'n', 's', 'p', '/', '0'}) plain.push_back({static_cast<char>(a), static_cast<char>(b), static_cast<char>(c)});
+    }
+  }
+  for (const char* w : {"&nbsp;", "&nbsp", "rn", "\\/", "=\n"}) plain.push_back(w);
+  for (const char* tag : kTags) {
+    std::optional<std::string> wide = WidenTag(tag, /*plain_text=*/true);
+    ASSERT_TRUE(wide.has_value()) << tag;
+    EXPECT_EQ(wide->find("\\x8"), std::string::npos) << "no high bytes: " << *wide;
+    EXPECT_EQ(wide->find("&\\x23"), std::string::npos) << "no entity shape: " << *wide;
+    auto orig = Regex::Compile(absl::StrCat("\\A(?:", tag, ")\\z"), "ib");
+    auto widened = Regex::Compile(absl::StrCat("\\A", *wide, "\\z"), "ib");
+    ASSERT_TRUE(orig.ok() && widened.ok()) << *wide;
+    int matched = 0;
+    for (const std::string& s : plain) {
+      if (s.find("&#") != std::string::npos || !Whole(*orig, s)) continue;
+      ++matched;
+      ASSERT_TRUE(Whole(*widened, s)) << "tag " << tag << "\nplain form " << *wide << "\nmisses "
+                                       << absl::CHexEscape(s);
+    }
+    EXPECT_GT(matched, 0) << tag;
+  }
+  EXPECT_EQ(WidenTag(R"((?:[mM\xcc]|rn|[\xd0][\x9c\xbc]))", true), "(?:[Mm]|rn)");
+  EXPECT_EQ(WidenTag(R"((?:[cC]|&\#(?:99|67);))", true), "(?:[Cc])");
+  // Nothing of it can be in a plain text.
+  EXPECT_FALSE(WidenTag(R"((?:[\xc3][\xa0]|&\#224;))", true).has_value());
+}
+
 TEST(WidenTag, HighBytesFoldIntoOneClassAndEntitiesIntoOneShape) {
   EXPECT_EQ(WidenTag(R"((?:[aA\@]|[\xc3][\xa0-\xa5]|[\xe1](?:[\xba][\xa0]|[\xb8][\x80])))"),
             "(?:[@Aa\\x80-\\xff]+)");
