@@ -218,8 +218,14 @@ std::string LoosenRepeats(absl::string_view re, int threshold) {
       }
       if (digits && j < re.size() && re[j] == '}') {
         if (lo >= threshold || hi >= threshold) {
-          // X{m,n} matches a subset of what X* (m = 0) or X+ matches.
-          out.push_back(lo == 0 ? '*' : '+');
+          // X{m,n} matches a subset of what X{k,} matches for any k <= m; k stays below the
+          // threshold, so the lower bound still narrows what the prefilter passes.
+          const long k = std::min<long>(lo, threshold - 1);
+          if (k <= 1) {
+            out.push_back(k == 0 ? '*' : '+');
+          } else {
+            absl::StrAppend(&out, "{", k, ",}");
+          }
           // A lazy or possessive mark after the quantifier stays meaningful.
         } else {
           absl::StrAppend(&out, re.substr(i, j + 1 - i));
@@ -227,6 +233,34 @@ std::string LoosenRepeats(absl::string_view re, int threshold) {
         i = j;
         continue;
       }
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string DropAnchors(absl::string_view re) {
+  std::string out;
+  out.reserve(re.size());
+  bool in_class = false;
+  for (size_t i = 0; i < re.size(); ++i) {
+    const char c = re[i];
+    if (c == '\\') {  // an escape and the byte after it stay as they are
+      absl::StrAppend(&out, re.substr(i, 2));
+      ++i;
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+      // A ']' first (after an optional '^') is a literal.
+      out.push_back(c);
+      if (i + 1 < re.size() && re[i + 1] == '^') out.push_back(re[++i]);
+      if (i + 1 < re.size() && re[i + 1] == ']') out.push_back(re[++i]);
+      continue;
+    } else if (c == '^' || c == '$') {
+      continue;  // an assertion matches nothing itself: without it the rest matches more
     }
     out.push_back(c);
   }
@@ -282,19 +316,18 @@ namespace {
 
 // The cache file: "FSPF2\n", the number of database ids, then for each the number of patterns
 // it stands for and their indexes (uint32 each), then the serialized database. Named by a
-// digest of Vectorscan's version and the patterns.
-std::string CachePath(const std::string& dir, const std::vector<Prefilter::Pattern>& patterns,
-                      bool avx2) {
+// digest of Vectorscan's version and what is compiled: each pattern's expression as given
+// to Vectorscan (after LoosenRepeats) and flags, so a change to either is a new file.
+std::string CachePath(const std::string& dir, const std::vector<std::string>& exprs,
+                      const std::vector<unsigned>& flags, bool avx2) {
   Sha256 h;
   h.Update(hs_version());
   if (avx2) h.Update("avx2");
-  for (const Prefilter::Pattern& p : patterns) {
-    for (const std::string* s : {&p.pattern, &p.flags}) {
-      uint64_t n = s->size();
-      h.Update(absl::string_view(reinterpret_cast<const char*>(&n), sizeof(n))).Update(*s);
-    }
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    const uint64_t n = exprs[i].size();
+    h.Update(absl::string_view(reinterpret_cast<const char*>(&n), sizeof(n))).Update(exprs[i]);
+    h.Update(absl::string_view(reinterpret_cast<const char*>(&flags[i]), sizeof(flags[i])));
   }
-  h.Update(absl::string_view(reinterpret_cast<const char*>(&kRepeatThreshold), sizeof(kRepeatThreshold)));
   const std::string hex = h.Hex(16);
   return absl::StrCat(dir, "/prefilter-", hex, ".hsdb");
 }
@@ -366,11 +399,34 @@ void StoreCache(const std::string& dir, const std::string& path, const Groups& g
 
 namespace {
 
+bool Accepts(const std::string& e, unsigned flags) {
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_expression_info(e.c_str(), flags, &info, &err) != HS_SUCCESS) {
+    hs_free_compile_error(err);
+    return false;
+  }
+  std::free(info);
+  return true;
+}
+
 // One database of `patterns` (from the cache when it is there), and what each id stands
 // for; false when no pattern compiles.
 bool CompileSet(const std::vector<Prefilter::Pattern>& patterns, const ScanRuntime& rt,
                 const std::string& cache_dir, hs_database_t** out, Groups* groups) {
-  const std::string path = cache_dir.empty() ? "" : CachePath(cache_dir, patterns, rt.avx2);
+  // What each pattern becomes for Vectorscan (nothing: not covered).
+  std::vector<std::string> all(patterns.size());
+  std::vector<unsigned> all_flags(patterns.size(), 0);
+  std::vector<char> usable(patterns.size(), 0);
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    if (!FlagsFor(patterns[i], &all_flags[i])) continue;
+    usable[i] = 1;
+    // Large counted repeats make Vectorscan's compile explode (one SpamAssassin rule took
+    // ten minutes); loosened they match a superset, which PCRE2 then narrows.
+    all[i] = LoosenRepeats(patterns[i].pattern, kRepeatThreshold);
+    if (patterns[i].flags.find('x') != std::string::npos) all[i] = "(?x)" + all[i];
+  }
+  const std::string path = cache_dir.empty() ? "" : CachePath(cache_dir, all, all_flags, rt.avx2);
   if (!path.empty()) {
     hs_database_t* db = nullptr;
     if (LoadCache(path, patterns.size(), groups, &db)) {
@@ -384,28 +440,25 @@ bool CompileSet(const std::vector<Prefilter::Pattern>& patterns, const ScanRunti
   groups->clear();
   std::map<std::pair<std::string, unsigned>, size_t> seen;  // (expression, flags) -> group
   for (size_t i = 0; i < patterns.size(); ++i) {
-    unsigned f;
-    if (!FlagsFor(patterns[i], &f)) continue;
-    // Large counted repeats make Vectorscan's compile explode (one SpamAssassin rule took
-    // ten minutes); loosened to * or + they match a superset, which PCRE2 then narrows.
-    std::string e = LoosenRepeats(patterns[i].pattern, kRepeatThreshold);
-    if (patterns[i].flags.find('x') != std::string::npos) e = "(?x)" + e;
+    if (!usable[i]) continue;
+    const std::string key = all[i];
+    std::string& e = all[i];
+    const unsigned f = all_flags[i];
     // The same pattern again (the pieces of a split rule share their widened pattern) is one
     // more member of the first one's id: Vectorscan would run each copy.
-    if (auto it = seen.find({e, f}); it != seen.end()) {
+    if (auto it = seen.find({key, f}); it != seen.end()) {
       (*groups)[it->second].push_back(static_cast<uint32_t>(i));
       continue;
     }
     // Ask first whether Vectorscan takes the pattern alone: cheaper than failing the set.
-    hs_expr_info_t* info = nullptr;
-    hs_compile_error_t* err = nullptr;
-    if (hs_expression_info(e.c_str(), f, &info, &err) != HS_SUCCESS) {
-      hs_free_compile_error(err);
-      continue;
+    // An anchor it refuses inside a pattern ("(?:$|\W)") is dropped: that matches more.
+    if (!Accepts(e, f)) {
+      std::string dropped = DropAnchors(e);
+      if (dropped == e || !Accepts(dropped, f)) continue;
+      e = std::move(dropped);
     }
-    std::free(info);
-    seen[{e, f}] = exprs.size();
-    exprs.push_back(std::move(e));
+    seen[{key, f}] = exprs.size();
+    exprs.push_back(e);
     flags.push_back(f);
     groups->push_back({static_cast<uint32_t>(i)});
   }
@@ -503,6 +556,12 @@ bool IsPlainText(absl::string_view text) {
 }
 
 void Prefilter::Scan(absl::string_view text, std::vector<char>* maybe) const {
+  if (const char* d = getenv("FARSIDE_TEXT_DUMP"); d != nullptr) {
+    static std::map<const void*, std::ofstream*> outs;
+    auto& o = outs[this];
+    if (o == nullptr) o = new std::ofstream(absl::StrCat(d, "/texts", outs.size(), ".bin"), std::ios::binary);
+    uint32_t len = text.size(); o->write((const char*)&len, 4); o->write(text.data(), len); o->flush();
+  }
   if (plain_ != nullptr && IsPlainText(text)) return ScanSet(*plain_, text, maybe);
   if (any_utf8_ && !IsValidUtf8(text)) {
     for (uint32_t i : all_.members) (*maybe)[i] = 1;

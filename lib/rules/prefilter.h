@@ -65,8 +65,13 @@ class Prefilter {
 };
 
 // `re` with every counted repeat ({m}, {m,}, {m,n}) whose bound reaches `threshold` made
-// * or +: a pattern matching a superset of the original's matches, and cheap to compile.
+// {k,} with k = min(m, threshold - 1) (* or + for k of 0 or 1): a pattern matching a
+// superset of the original's matches, and cheap to compile.
 std::string LoosenRepeats(absl::string_view re, int threshold);
+
+// `re` without its ^ and $ assertions (outside classes, not escaped): a superset, for the
+// patterns Vectorscan refuses for an anchor inside them, such as "(?:$|\W)word".
+std::string DropAnchors(absl::string_view re);
 
 // Whether every byte of `text` is below 0x80 and it holds no "&#" (no numeric character
 // reference): where the homoglyph tags' high bytes and entities cannot match.
