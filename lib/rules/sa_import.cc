@@ -279,6 +279,11 @@ int SaImport::loaded() const {
   for (const auto& [t, c] : by_type) n += c.loaded;
   return n;
 }
+int SaImport::disabled_count() const {
+  int n = 0;
+  for (const auto& [t, c] : by_type) n += c.disabled;
+  return n;
+}
 int SaImport::skipped_count() const {
   int n = 0;
   for (const auto& [t, c] : by_type) n += c.skipped;
@@ -300,6 +305,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::set<std::string> shorteners;                                // url_shortener
   std::map<std::string, uint32_t> max_hits;                        // tflags multiple
   std::set<std::string> net_rules;                                 // tflags net
+  std::set<std::string> disabled;                                  // zero score
   std::set<std::string> bounce_relays;                             // welcomelist_bounce_relays
   std::vector<std::string> out_fns_headers, out_fns_dkim;          // fns_ignore_*
   std::map<std::string, double> net_scores;                        // score set 1
@@ -558,11 +564,13 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
     if (auto it = max_hits.find(name); it != max_hits.end() && it->second > 1 && p.type != "meta") {
       p.proto.set_max_hits(it->second);
     }
-    p.proto.set_score(name.rfind("__", 0) == 0 ? 0 : (scores.count(name) ? scores[name] : 1.0));
-    // A rule that asks DNS runs only with network tests on: score it as SpamAssassin does then.
-    if (net_rules.count(name) && net_scores.count(name) && name.rfind("__", 0) != 0) {
-      p.proto.set_score(net_scores[name]);
-    }
+    // SpamAssassin's score: what the files say (set 0; set 1 for a rule that asks DNS, which
+    // runs only with network tests on), else 1, or 0.01 for a rule in testing ("T_").
+    double score = scores.count(name) ? scores[name] : name.rfind("T_", 0) == 0 ? 0.01 : 1.0;
+    if (net_rules.count(name) && net_scores.count(name)) score = net_scores[name];
+    // Sub-rules have no score of their own, but a zero one disables them too.
+    p.proto.set_score(name.rfind("__", 0) == 0 ? 0 : score);
+    const bool zero = score == 0;
     if (!p.dns.empty()) {
       if (std::string why = AddBlockList(p.dns, p.rule, p.proto.score(), uri_lists, &dnsbl); !why.empty()) p.skip = why;
       if (!p.skip.empty()) {
@@ -605,13 +613,14 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
           piece.set_score(0);
           piece.clear_description();
           piece.set_flags(flags);
+          piece.set_enabled(!zero);
           *PatternOf(&piece) = pieces[k];
           names.push_back(piece.name());
           *out.rules.add_rules() = std::move(piece);
         }
         farside::v1::Rule meta;
         meta.set_name(name);
-        meta.set_enabled(true);
+        meta.set_enabled(!zero);
         meta.set_score(p.proto.score());
         meta.set_description(p.proto.description());
         meta.set_group(p.proto.group());
@@ -627,6 +636,13 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       continue;
     }
     out.by_type[p.type].loaded++;
+    // A zero score disables a rule in SpamAssassin: it never runs, and a meta rule reads it
+    // as 0. Loaded (a local score can bring it back) but switched off.
+    if (zero) {
+      p.proto.set_enabled(false);
+      out.by_type[p.type].disabled++;
+      disabled.insert(name);
+    }
     *out.rules.add_rules() = p.proto;
   }
   for (auto& [set, list] : dnsbl) *out.rules.add_dnsbl_lists() = std::move(list);
@@ -636,7 +652,9 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   // make "!__SKIPPED" true where SpamAssassin's rule can hit. Symbols Farside's own checks
   // make count as defined.
   std::set<std::string> have;
-  for (const auto& r : out.rules.rules()) have.insert(r.name());
+  for (const auto& r : out.rules.rules()) {
+    if (r.enabled()) have.insert(r.name());
+  }
   for (const char* native : kNativeSymbols) have.insert(native);
   for (bool changed = true; changed;) {
     changed = false;
@@ -650,7 +668,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
         if (e.ok()) {
           for (const std::string& sym : e->symbols()) {
             if (have.count(sym)) continue;
-            if (!type_of.count(sym)) {
+            if (!type_of.count(sym) || disabled.count(sym)) {
               undefined.insert(sym);
               continue;
             }
@@ -670,6 +688,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       have.erase(r.name());
       changed = true;
       out.by_type["meta"].loaded--;
+      if (!r.enabled()) out.by_type["meta"].disabled--;
       out.by_type["meta"].skipped++;
       const std::string why = absl::StrCat("reads ", missing, ", which was skipped");
       out.skipped.push_back({rules[r.name()].file, r.name(), "meta", why});

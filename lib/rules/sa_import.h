@@ -19,11 +19,13 @@ struct SaImport {
   struct Count {
     int loaded = 0;
     int skipped = 0;
+    int disabled = 0;  // of the loaded: switched off by a zero score, as SpamAssassin does
   };
   std::map<std::string, Count> by_type;  // header, body, rawbody, uri, full, meta, ...
   std::vector<RuleSet::Skipped> skipped;
   int loaded() const;
   int skipped_count() const;
+  int disabled_count() const;
 };
 
 // Imports the given .cf files (in the order given: later definitions override earlier ones,

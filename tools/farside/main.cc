@@ -350,11 +350,11 @@ int RulesImport(const farside::cli::Args& args) {
   const bool verbose = args.Has("verbose");
   if (args.Has("json")) {
     std::string o = absl::StrCat("{\"loaded\":", imp.loaded(), ",\"skipped\":", imp.skipped_count(),
-                                 ",\"by_type\":{");
+                                 ",\"disabled\":", imp.disabled_count(), ",\"by_type\":{");
     bool first = true;
     for (const auto& [type, c] : imp.by_type) {
       absl::StrAppend(&o, first ? "" : ",", "\"", type, "\":{\"loaded\":", c.loaded,
-                      ",\"skipped\":", c.skipped, "}");
+                      ",\"skipped\":", c.skipped, ",\"disabled\":", c.disabled, "}");
       first = false;
     }
     o += "}";
@@ -384,10 +384,12 @@ int RulesImport(const farside::cli::Args& args) {
   std::printf("%s: %d files, %d rules: %d loaded, %d skipped (%.1f%% loaded)\n",
               args.positional[2].c_str(), static_cast<int>(cf->size()), total, imp.loaded(),
               imp.skipped_count(), total ? 100.0 * imp.loaded() / total : 0.0);
-  std::printf("  %-12s %8s %8s\n", "type", "loaded", "skipped");
+  std::printf("  %-12s %8s %8s %10s\n", "type", "loaded", "skipped", "(disabled)");
   for (const auto& [type, c] : imp.by_type) {
-    std::printf("  %-12s %8d %8d\n", type.c_str(), c.loaded, c.skipped);
+    std::printf("  %-12s %8d %8d %10d\n", type.c_str(), c.loaded, c.skipped, c.disabled);
   }
+  std::printf("disabled: loaded but switched off by a zero score, as SpamAssassin does (%d)\n",
+              imp.disabled_count());
   if (verbose) {
     for (const auto& sk : imp.skipped) {
       std::printf("skipped %s (%s, %s): %s\n", sk.rule.c_str(), sk.kind.c_str(), sk.file.c_str(),

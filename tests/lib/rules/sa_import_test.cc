@@ -229,6 +229,40 @@ meta  NEEDS_ONE          __LOTTERY && __NEVER_DEFINED
   EXPECT_EQ(HitNames(**rs, "Subject: x\n\nwon the lottery\n"), "__LOTTERY LOTTERY_UNSPOOFED ");
 }
 
+TEST(SaImport, AZeroScoreDisablesARuleAndMetaRulesReadItAsZero) {
+  // SpamAssassin runs no rule whose score is 0 (sub-rules included, when given one), and a
+  // meta rule reads such a rule as 0. A rule in testing (T_) scores 0.01 unless told.
+  SaImport imp = Import(R"(
+body   OFFER        /offer/i
+score  OFFER        0
+body   __CHEAP      /cheap/i
+score  __CHEAP      0
+body   __WATCH      /watch/i
+meta   CHEAP_WATCH  __CHEAP && __WATCH
+meta   NOT_OFFER    __WATCH && !OFFER
+meta   OFFER_META   OFFER || __WATCH
+score  OFFER_META   0 0 0 0
+body   T_NEW_RULE   /watch/i
+body   PLAIN_RULE   /watch/i
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].rule << ": " << imp.skipped[0].reason;
+  EXPECT_FALSE(Find(imp, "OFFER")->enabled());
+  EXPECT_FALSE(Find(imp, "__CHEAP")->enabled());
+  EXPECT_FALSE(Find(imp, "OFFER_META")->enabled());
+  EXPECT_TRUE(Find(imp, "__WATCH")->enabled());
+  EXPECT_EQ(Find(imp, "CHEAP_WATCH")->meta(), "0 && __WATCH");
+  EXPECT_EQ(Find(imp, "NOT_OFFER")->meta(), "__WATCH && !0");
+  EXPECT_EQ(imp.loaded(), 8) << "disabled rules are loaded: a local score brings them back";
+  EXPECT_EQ(imp.disabled_count(), 3);
+  EXPECT_EQ(imp.by_type.at("body").disabled, 2);
+  EXPECT_DOUBLE_EQ(Find(imp, "T_NEW_RULE")->score(), 0.01);
+  EXPECT_DOUBLE_EQ(Find(imp, "PLAIN_RULE")->score(), 1.0);
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  EXPECT_EQ(HitNames(**rs, "Subject: x\n\nA cheap offer: a watch\n"),
+            "T_NEW_RULE PLAIN_RULE __WATCH NOT_OFFER ");
+}
+
 TEST(SaImport, SenderListsShortenersAndEnvelopeChecksRun) {
   SaImport imp = Import(R"(
 enlist_addrlist (SUSP_NTLD) *@*.top *@*.icu
