@@ -27,29 +27,31 @@ namespace farside::rules {
 
 struct CompiledRule {
   enum class Kind { kHeader, kBody, kRawBody, kUri, kFilename, kFull, kMeta, kCheck };
-  std::string name, description, group, file;
-  double score = 0;
+  // What every message reads comes first, so a rule's hot fields share a cache line or two:
+  // a message walks thousands of rules.
   Kind kind = Kind::kBody;
-  std::optional<Regex> regex;
-  farside::v1::HeaderRule header;
-  std::optional<Expression> meta;
-  std::optional<farside::v1::Action> force_action;
-  std::string pattern, flags;  // for the prefilter: as written, or its prefilter_pattern
-  bool own_prefilter_pattern = false;
-  std::string plain_pattern;   // its prefilter_plain_pattern, for plain texts (may be empty)
-  int filter = -1;             // the prefilter that covers this rule, if any
-  uint32_t filter_pattern = 0;  // and its pattern's index there
-  int header_slot = -1;        // header rules: which (field, part) values it reads
-  bool with_subject = false;   // body rules: the Subject is one more text
-  uint32_t max_hits = 1;       // above 1: the rule's value is its match count, up to this
   // A sub-rule ("__" name, no score, no forced action): run only when a meta rule reads it.
   bool on_demand = false;
   // Reads what the network checks and Bayes find (RuleSet::RunLate runs it).
   bool late = false;
+  bool with_subject = false;   // body rules: the Subject is one more text
+  int filter = -1;             // the prefilter that covers this rule, if any
+  uint32_t filter_pattern = 0;  // and its pattern's index there
+  int header_slot = -1;        // header rules: which (field, part) values it reads
+  uint32_t max_hits = 1;       // above 1: the rule's value is its match count, up to this
+  std::optional<Regex> regex;
+  std::optional<Expression> meta;
   // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;
+  farside::v1::HeaderRule header;
+  double score = 0;
+  std::optional<farside::v1::Action> force_action;
   CheckSpec check;  // check rules
+  std::string name, description, group, file;
+  std::string pattern, flags;  // for the prefilter: as written, or its prefilter_pattern
+  bool own_prefilter_pattern = false;
+  std::string plain_pattern;   // its prefilter_plain_pattern, for plain texts (may be empty)
 };
 
 // How a rule set is built and how much of a message its rules read (see RulesConfig).
