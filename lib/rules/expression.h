@@ -35,7 +35,7 @@ class Expression {
   // hundreds of times per message.
   template <typename F>
   double EvaluateSlots(const F& value) const {
-    return nodes_.empty() ? 0 : At(static_cast<uint32_t>(nodes_.size() - 1), value);
+    return nodes_.empty() ? 0 : At(nodes_.data(), static_cast<uint32_t>(nodes_.size() - 1), value);
   }
   // True when Evaluate gives a value other than 0.
   bool Matches(const Lookup& value) const { return Evaluate(value) != 0; }
@@ -53,35 +53,39 @@ class Expression {
     uint32_t a = 0, b = 0, slot = 0;
     double num = 0;
   };
+  const std::vector<Flat>& nodes() const { return nodes_; }
 
- private:
+  // The value of node `i` of `nodes`, an array laid out as nodes() is, with v(slot) the
+  // value of a symbol node. A caller may pool many expressions' nodes in one array (moving
+  // a and b along) and give slot a meaning of its own.
   template <typename F>
-  double At(uint32_t i, const F& v) const {
-    const Flat& n = nodes_[i];
+  static double At(const Flat* nodes, uint32_t i, const F& v) {
+    const Flat& n = nodes[i];
     switch (n.op) {
       case Op::kNum: return n.num;
       case Op::kSym: return v(static_cast<size_t>(n.slot));
-      case Op::kNot: return At(n.a, v) == 0 ? 1 : 0;
-      case Op::kNeg: return -At(n.a, v);
-      case Op::kAnd: return At(n.a, v) != 0 && At(n.b, v) != 0 ? 1 : 0;
-      case Op::kOr: return At(n.a, v) != 0 || At(n.b, v) != 0 ? 1 : 0;
-      case Op::kAdd: return At(n.a, v) + At(n.b, v);
-      case Op::kSub: return At(n.a, v) - At(n.b, v);
-      case Op::kMul: return At(n.a, v) * At(n.b, v);
+      case Op::kNot: return At(nodes, n.a, v) == 0 ? 1 : 0;
+      case Op::kNeg: return -At(nodes, n.a, v);
+      case Op::kAnd: return At(nodes, n.a, v) != 0 && At(nodes, n.b, v) != 0 ? 1 : 0;
+      case Op::kOr: return At(nodes, n.a, v) != 0 || At(nodes, n.b, v) != 0 ? 1 : 0;
+      case Op::kAdd: return At(nodes, n.a, v) + At(nodes, n.b, v);
+      case Op::kSub: return At(nodes, n.a, v) - At(nodes, n.b, v);
+      case Op::kMul: return At(nodes, n.a, v) * At(nodes, n.b, v);
       case Op::kDiv: {
-        const double d = At(n.b, v);
-        return d == 0 ? 0 : At(n.a, v) / d;  // a rule must never divide by zero into NaN
+        const double d = At(nodes, n.b, v);
+        return d == 0 ? 0 : At(nodes, n.a, v) / d;  // a rule must never divide by zero into NaN
       }
-      case Op::kEq: return At(n.a, v) == At(n.b, v) ? 1 : 0;
-      case Op::kNe: return At(n.a, v) != At(n.b, v) ? 1 : 0;
-      case Op::kLt: return At(n.a, v) < At(n.b, v) ? 1 : 0;
-      case Op::kLe: return At(n.a, v) <= At(n.b, v) ? 1 : 0;
-      case Op::kGt: return At(n.a, v) > At(n.b, v) ? 1 : 0;
-      case Op::kGe: return At(n.a, v) >= At(n.b, v) ? 1 : 0;
+      case Op::kEq: return At(nodes, n.a, v) == At(nodes, n.b, v) ? 1 : 0;
+      case Op::kNe: return At(nodes, n.a, v) != At(nodes, n.b, v) ? 1 : 0;
+      case Op::kLt: return At(nodes, n.a, v) < At(nodes, n.b, v) ? 1 : 0;
+      case Op::kLe: return At(nodes, n.a, v) <= At(nodes, n.b, v) ? 1 : 0;
+      case Op::kGt: return At(nodes, n.a, v) > At(nodes, n.b, v) ? 1 : 0;
+      case Op::kGe: return At(nodes, n.a, v) >= At(nodes, n.b, v) ? 1 : 0;
     }
     return 0;
   }
 
+ private:
   std::vector<Flat> nodes_;
   std::vector<std::string> symbols_;
 };

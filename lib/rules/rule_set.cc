@@ -419,6 +419,7 @@ void RuleSet::BindHeaderSlots() {
 void RuleSet::BindMetaSymbols() {
   std::map<std::string, int> index, external;
   for (size_t i = 0; i < rules_.size(); ++i) index[rules_[i].name] = static_cast<int>(i);
+  meta_pool_.clear();
   for (CompiledRule& r : rules_) {
     if (!r.meta.has_value()) continue;
     r.meta_slots.clear();
@@ -432,6 +433,15 @@ void RuleSet::BindMetaSymbols() {
       if (fresh) external_.push_back(s);
       r.meta_slots.push_back(-1 - e->second);
     }
+    const uint32_t base = static_cast<uint32_t>(meta_pool_.size());
+    for (Expression::Flat n : r.meta->nodes()) {
+      n.a += base;
+      n.b += base;
+      if (n.op == Expression::Op::kSym) n.slot = static_cast<uint32_t>(r.meta_slots[n.slot]);
+      meta_pool_.push_back(n);
+    }
+    if (r.meta->nodes().empty()) meta_pool_.push_back({Expression::Op::kNum});  // reads as 0
+    r.meta_root = static_cast<uint32_t>(meta_pool_.size() - 1);
   }
 }
 
@@ -715,8 +725,8 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
         break;
       case Kind::kMeta: {
         // A meta rule's value is its expression's (SpamAssassin's metas add up too).
-        meta_value = r.meta->EvaluateSlots([&](size_t k) -> double {
-          const int at = r.meta_slots[k];
+        meta_value = Expression::At(meta_pool_.data(), r.meta_root, [&](size_t slot) -> double {
+          const int at = static_cast<int32_t>(static_cast<uint32_t>(slot));
           if (at >= 0) return done[at] ? value[at] : demand(at);
           double& e = external[-1 - at];
           if (e < 0) e = std::max(0.0, known(external_[-1 - at]));

@@ -40,6 +40,7 @@ struct CompiledRule {
   int header_slot = -1;        // header rules: which (field, part) values it reads
   uint32_t max_hits = 1;       // above 1: the rule's value is its match count, up to this
   std::optional<Regex> regex;
+  uint32_t meta_root = 0;      // meta rules: the root of its nodes in RuleSet::meta_pool_
   std::optional<Expression> meta;
   // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
   // the k-th symbol found by other checks (RuleSet::external_).
@@ -177,6 +178,10 @@ class RuleSet {
   std::vector<HeaderSlot> header_slots_;
 
   std::vector<CompiledRule> rules_;  // regex rules first, then meta rules in dependency order
+  // Every meta rule's expression nodes in one array, in rule order (a message evaluates
+  // hundreds, so they are read in one sweep, not from hundreds of allocations); a symbol
+  // node's slot is what meta_slots says of it, as an int32.
+  std::vector<Expression::Flat> meta_pool_;
   std::vector<Filter> filters_;
   std::vector<ListSet::Declared> lists_;
   std::vector<farside::v1::DnsblList> dnsbl_lists_;
