@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "lib/common/config_loader.h"
 #include "lib/common/files.h"
+#include "lib/rules/sa_body.h"
 
 namespace farside::rules {
 namespace {
@@ -115,6 +116,7 @@ absl::StatusOr<CompiledRule> Compile(const farside::v1::Rule& r, const std::stri
     if (c.own_prefilter_pattern) c.plain_pattern = r.prefilter_plain_pattern();
     c.flags = r.flags();
     c.with_subject = r.body_with_subject() && c.kind == Kind::kBody;
+    c.sa_body = r.body_as_spamassassin() && c.kind == Kind::kBody;
     c.max_hits = std::max<uint32_t>(1, r.max_hits());
   }
   if (c.kind == Kind::kHeader) {
@@ -371,7 +373,9 @@ void RuleSet::BuildPrefilters() {
         key = absl::StrCat("header:", absl::AsciiStrToLower(r.header.name()), ":", r.header.part(),
                            r.header.mime_parts() ? ":parts" : "");
         break;
-      case Kind::kBody: key = r.with_subject ? "body+subject" : "body"; break;
+      case Kind::kBody:
+        key = absl::StrCat("body", r.with_subject ? "+subject" : "", r.sa_body ? "+sa" : "");
+        break;
       case Kind::kRawBody: key = "rawbody"; break;
       case Kind::kUri: key = "uri"; break;
       case Kind::kFilename: key = "filename"; break;
@@ -558,15 +562,22 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
     }
     return values;
   };
-  // The texts body and rawbody rules read: each text part that is not an attachment.
-  // text, raw, subject and text: each built once.
-  std::optional<std::vector<absl::string_view>> body_cache[3];
-  auto body_texts = [&](bool raw, bool subject = false) -> const std::vector<absl::string_view>& {
-    std::optional<std::vector<absl::string_view>>& cached = body_cache[subject ? 2 : raw ? 1 : 0];
+  // The texts body and rawbody rules read: each text part that is not an attachment, or
+  // SpamAssassin's body text (SaBodyText); the Subject first for rules that read it. Each
+  // of text, raw, subject and text, SpamAssassin's, and the Subject and that: built once.
+  std::optional<std::vector<absl::string_view>> body_cache[5];
+  auto body_texts = [&](bool raw, bool subject = false, bool sa = false) -> const std::vector<absl::string_view>& {
+    std::optional<std::vector<absl::string_view>>& cached =
+        body_cache[sa ? (subject ? 4 : 3) : subject ? 2 : raw ? 1 : 0];
     if (cached.has_value()) return *cached;
     std::vector<absl::string_view>& texts = cached.emplace();
     if (subject) {
       if (const mime::HeaderField* f = msg.headers().Find("Subject"); f != nullptr) texts.push_back(f->value);
+    }
+    if (sa) {
+      if (!st.sa_body.has_value()) st.sa_body = SaBodyText(msg, options_.body_part_scan_size);
+      texts.push_back(*st.sa_body);
+      return texts;
     }
     for (const mime::Part& p : msg.parts()) {
       if (!p.is_leaf() || !p.is_text() || p.is_attachment()) continue;
@@ -602,7 +613,11 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
           if (texts.empty()) texts.push_back("");  // negated rules read an absent field as ""
           break;
         }
-        case Kind::kBody: texts = body_texts(false, rules_[f.rules[0]].with_subject); break;
+        case Kind::kBody: {
+          const CompiledRule& first = rules_[f.rules[0]];
+          texts = body_texts(false, first.with_subject, first.sa_body);
+          break;
+        }
         case Kind::kRawBody: texts = body_texts(true); break;
         case Kind::kUri:
           for (const mime::Url& u : msg.Links().urls) texts.push_back(u.url);
@@ -616,16 +631,38 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
     }
     return m[r.filter_pattern] != 0;
   };
+  // SpamAssassin matches its body text line by line (each line an entry of an array): a
+  // match that runs over a line's end is looked for again in each line alone.
+  auto each_line = [](absl::string_view text, const auto& f) {
+    while (!text.empty()) {
+      const size_t nl = text.find('\n');
+      const size_t len = nl == absl::string_view::npos ? text.size() : nl + 1;
+      if (f(text.substr(0, len))) return;
+      text.remove_prefix(len);
+    }
+  };
   auto find = [&](const CompiledRule& r, absl::string_view text) -> std::optional<std::string> {
     if (!r.regex.has_value()) return std::string();
     std::optional<absl::string_view> m = r.regex->Find(text, match_limit_);
     if (!m.has_value()) return std::nullopt;
+    if (r.sa_body && m->size() > 1 && m->substr(0, m->size() - 1).find('\n') != absl::string_view::npos) {
+      m.reset();
+      each_line(text, [&](absl::string_view line) { return (m = r.regex->Find(line, match_limit_)).has_value(); });
+      if (!m.has_value()) return std::nullopt;
+    }
     return Shorten(*m);
   };
   // A "multiple" rule that hit: its matches over every text of its kind, up to max_hits.
   auto count_matches = [&](const CompiledRule& r) -> double {
     uint32_t n = 0;
     auto add = [&](absl::string_view t) {
+      if (r.sa_body) {
+        each_line(t, [&](absl::string_view line) {
+          n += r.regex->Count(line, match_limit_, r.max_hits - n);
+          return n >= r.max_hits;
+        });
+        return;
+      }
       if (n < r.max_hits) n += r.regex->Count(t, match_limit_, r.max_hits - n);
     };
     switch (r.kind) {
@@ -635,7 +672,7 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
         break;
       case Kind::kBody:
       case Kind::kRawBody:
-        for (absl::string_view t : body_texts(r.kind == Kind::kRawBody, r.with_subject)) add(t);
+        for (absl::string_view t : body_texts(r.kind == Kind::kRawBody, r.with_subject, r.sa_body)) add(t);
         break;
       case Kind::kUri:
         for (const mime::Url& u : msg.Links().urls) add(u.url);
@@ -701,7 +738,7 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
       case Kind::kBody:
       case Kind::kRawBody:
         if (!possible) break;
-        for (absl::string_view text : body_texts(r.kind == Kind::kRawBody, r.with_subject)) {
+        for (absl::string_view text : body_texts(r.kind == Kind::kRawBody, r.with_subject, r.sa_body)) {
           if ((option = find(r, text))) break;
         }
         break;

@@ -35,6 +35,7 @@ struct CompiledRule {
   // Reads what the network checks and Bayes find (RuleSet::RunLate runs it).
   bool late = false;
   bool with_subject = false;   // body rules: the Subject is one more text
+  bool sa_body = false;        // body rules: read SaBodyText, not each part's text
   int filter = -1;             // the prefilter that covers this rule, if any
   uint32_t filter_pattern = 0;  // and its pattern's index there
   int header_slot = -1;        // header rules: which (field, part) values it reads
@@ -123,6 +124,7 @@ class RuleSet {
     // Header values by slot, and parsed address fields: read once for both runs.
     std::vector<std::optional<std::vector<std::string>>> header_values;
     std::map<const mime::HeaderField*, std::vector<mime::Address>> addresses;
+    std::optional<std::string> sa_body;  // SaBodyText, built when a rule first reads it
   };
   std::vector<Hit> Run(const mime::Message& msg,
                        const std::function<double(const std::string&)>& known,

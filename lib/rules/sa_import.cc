@@ -485,6 +485,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
           if (dir == "body") {
             p.proto.set_body(pattern);
             p.proto.set_body_with_subject(true);  // SpamAssassin's body starts with the Subject
+            p.proto.set_body_as_spamassassin(true);
           }
           if (dir == "rawbody") p.proto.set_rawbody(pattern);
           if (dir == "uri") p.proto.set_uri(pattern);

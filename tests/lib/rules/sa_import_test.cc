@@ -509,7 +509,9 @@ meta   MANY_WINS    __WORD > 3
   ASSERT_TRUE(rs.ok()) << rs.status();
   EXPECT_EQ(HitNames(**rs, "Subject: x\n\nwin win\n"), "__TEXT_LINE FEW_LINES __WORD ")
       << "the Subject line and one body line";
-  EXPECT_EQ(HitNames(**rs, "Subject: x\n\nwin\nwin win\nWIN\nend\n"), "__TEXT_LINE __WORD MANY_WINS ");
+  // SpamAssassin's body lines are paragraphs (4.0.1 gives the same for both).
+  EXPECT_EQ(HitNames(**rs, "Subject: x\n\nwin\nwin win\nWIN\nend\n"), "__TEXT_LINE FEW_LINES __WORD MANY_WINS ");
+  EXPECT_EQ(HitNames(**rs, "Subject: x\n\nwin\n\nwin win\n\nWIN\n\nend\n"), "__TEXT_LINE __WORD MANY_WINS ");
 }
 
 // A pattern too large for PCRE2 becomes pieces, each a sub-rule, that a meta of its name ORs.
