@@ -306,6 +306,7 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
   std::map<std::string, uint32_t> max_hits;                        // tflags multiple
   std::set<std::string> net_rules;                                 // tflags net
   std::set<std::string> disabled;                                  // zero score
+  std::set<std::string> nice_rules;                                // tflags nice
   std::set<std::string> bounce_relays;                             // welcomelist_bounce_relays
   std::vector<std::string> out_fns_headers, out_fns_dkim;          // fns_ignore_*
   std::map<std::string, double> net_scores;                        // score set 1
@@ -451,6 +452,13 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
         }
         max_hits[name] = absl::StrContains(rest, "multiple") ? max : 0;
         if (absl::StrContains(rest, "net")) net_rules.insert(name);
+        // A "nice" rule (it marks ham) without a score line scores -1, not 1.
+        const std::vector<absl::string_view> words = absl::StrSplit(rest, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+        if (std::find(words.begin(), words.end(), "nice") != words.end()) {
+          nice_rules.insert(name);
+        } else {
+          nice_rules.erase(name);
+        }
         continue;
       }
       if (dir == "priority" || dir == "lang") continue;
@@ -566,8 +574,12 @@ SaImport ImportSpamAssassin(const std::vector<RuleSet::Source>& cf_files, uint32
       p.proto.set_max_hits(it->second);
     }
     // SpamAssassin's score: what the files say (set 0; set 1 for a rule that asks DNS, which
-    // runs only with network tests on), else 1, or 0.01 for a rule in testing ("T_").
-    double score = scores.count(name) ? scores[name] : name.rfind("T_", 0) == 0 ? 0.01 : 1.0;
+    // runs only with network tests on), else 1, or 0.01 for a rule in testing ("T_"),
+    // negative for a "nice" one.
+    double score = scores.count(name)            ? scores[name]
+                   : name.rfind("T_", 0) == 0 ? 0.01
+                                               : 1.0;
+    if (!scores.count(name) && nice_rules.count(name)) score = -score;
     if (net_rules.count(name) && net_scores.count(name)) score = net_scores[name];
     // Sub-rules have no score of their own, but a zero one disables them too.
     p.proto.set_score(name.rfind("__", 0) == 0 ? 0 : score);

@@ -231,7 +231,8 @@ meta  NEEDS_ONE          __LOTTERY && __NEVER_DEFINED
 
 TEST(SaImport, AZeroScoreDisablesARuleAndMetaRulesReadItAsZero) {
   // SpamAssassin runs no rule whose score is 0 (sub-rules included, when given one), and a
-  // meta rule reads such a rule as 0. A rule in testing (T_) scores 0.01 unless told.
+  // meta rule reads such a rule as 0. A rule in testing (T_) scores 0.01 unless told, a
+  // "nice" rule -1.
   SaImport imp = Import(R"(
 body   OFFER        /offer/i
 score  OFFER        0
@@ -244,6 +245,11 @@ meta   OFFER_META   OFFER || __WATCH
 score  OFFER_META   0 0 0 0
 body   T_NEW_RULE   /watch/i
 body   PLAIN_RULE   /watch/i
+body   NICE_RULE    /watch/i
+tflags NICE_RULE    nice
+body   NICE_SCORED  /watch/i
+tflags NICE_SCORED  nice
+score  NICE_SCORED  -0.5
 )");
   ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].rule << ": " << imp.skipped[0].reason;
   EXPECT_FALSE(Find(imp, "OFFER")->enabled());
@@ -252,15 +258,17 @@ body   PLAIN_RULE   /watch/i
   EXPECT_TRUE(Find(imp, "__WATCH")->enabled());
   EXPECT_EQ(Find(imp, "CHEAP_WATCH")->meta(), "0 && __WATCH");
   EXPECT_EQ(Find(imp, "NOT_OFFER")->meta(), "__WATCH && !0");
-  EXPECT_EQ(imp.loaded(), 8) << "disabled rules are loaded: a local score brings them back";
+  EXPECT_EQ(imp.loaded(), 10) << "disabled rules are loaded: a local score brings them back";
   EXPECT_EQ(imp.disabled_count(), 3);
   EXPECT_EQ(imp.by_type.at("body").disabled, 2);
   EXPECT_DOUBLE_EQ(Find(imp, "T_NEW_RULE")->score(), 0.01);
   EXPECT_DOUBLE_EQ(Find(imp, "PLAIN_RULE")->score(), 1.0);
+  EXPECT_DOUBLE_EQ(Find(imp, "NICE_RULE")->score(), -1.0) << "a nice rule's default is negative";
+  EXPECT_DOUBLE_EQ(Find(imp, "NICE_SCORED")->score(), -0.5);
   auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
   ASSERT_TRUE(rs.ok()) << rs.status();
   EXPECT_EQ(HitNames(**rs, "Subject: x\n\nA cheap offer: a watch\n"),
-            "T_NEW_RULE PLAIN_RULE __WATCH NOT_OFFER ");
+            "T_NEW_RULE PLAIN_RULE NICE_RULE NICE_SCORED __WATCH NOT_OFFER ");
 }
 
 TEST(SaImport, SenderListsShortenersAndEnvelopeChecksRun) {
