@@ -789,9 +789,7 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
   };
   // The first run leaves out the rules that read what only the network checks, Bayes and
   // the other later checks find; the second runs just those.
-  for (size_t i = 0; i < rules_.size(); ++i) {
-    if (!rules_[i].on_demand && rules_[i].late == late) demand(i);
-  }
+  for (uint32_t i : run_order_[late ? 1 : 0]) demand(i);
   return hits;
 }
 
@@ -807,6 +805,10 @@ void RuleSet::MarkLate(const std::function<bool(const std::string&)>& late_symbo
       r.late = at >= 0 ? rules_[at].late : late_symbol(external_[-1 - at]);
     }
     has_late_ |= r.late;
+  }
+  for (auto& order : run_order_) order.clear();
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    if (!rules_[i].on_demand) run_order_[rules_[i].late ? 1 : 0].push_back(static_cast<uint32_t>(i));
   }
 }
 

@@ -40,13 +40,13 @@ struct CompiledRule {
   uint32_t filter_pattern = 0;  // and its pattern's index there
   int header_slot = -1;        // header rules: which (field, part) values it reads
   uint32_t max_hits = 1;       // above 1: the rule's value is its match count, up to this
-  std::optional<Regex> regex;
   uint32_t meta_root = 0;      // meta rules: the root of its nodes in RuleSet::meta_pool_
+  std::optional<Regex> regex;
+  farside::v1::HeaderRule header;
   std::optional<Expression> meta;
   // Meta rules: for each of meta->symbols(), the rule's index in the set, or -1 - k for
   // the k-th symbol found by other checks (RuleSet::external_).
   std::vector<int> meta_slots;
-  farside::v1::HeaderRule header;
   double score = 0;
   std::optional<farside::v1::Action> force_action;
   CheckSpec check;  // check rules
@@ -184,6 +184,9 @@ class RuleSet {
   // hundreds, so they are read in one sweep, not from hundreds of allocations); a symbol
   // node's slot is what meta_slots says of it, as an int32.
   std::vector<Expression::Flat> meta_pool_;
+  // The rules each run starts, in order (Run: [0], RunLate: [1]): not the sub-rules, which
+  // run when read. A message walks these, not every rule's flags.
+  std::vector<uint32_t> run_order_[2];
   std::vector<Filter> filters_;
   std::vector<ListSet::Declared> lists_;
   std::vector<farside::v1::DnsblList> dnsbl_lists_;
