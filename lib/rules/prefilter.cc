@@ -556,12 +556,6 @@ bool IsPlainText(absl::string_view text) {
 }
 
 void Prefilter::Scan(absl::string_view text, std::vector<char>* maybe) const {
-  if (const char* d = getenv("FARSIDE_TEXT_DUMP"); d != nullptr) {
-    static std::map<const void*, std::ofstream*> outs;
-    auto& o = outs[this];
-    if (o == nullptr) o = new std::ofstream(absl::StrCat(d, "/texts", outs.size(), ".bin"), std::ios::binary);
-    uint32_t len = text.size(); o->write((const char*)&len, 4); o->write(text.data(), len); o->flush();
-  }
   if (plain_ != nullptr && IsPlainText(text)) return ScanSet(*plain_, text, maybe);
   if (any_utf8_ && !IsValidUtf8(text)) {
     for (uint32_t i : all_.members) (*maybe)[i] = 1;
