@@ -789,7 +789,11 @@ std::vector<RuleSet::Hit> RuleSet::Evaluate(const mime::Message& msg,
   };
   // The first run leaves out the rules that read what only the network checks, Bayes and
   // the other later checks find; the second runs just those.
-  for (uint32_t i : run_order_[late ? 1 : 0]) demand(i);
+  for (uint32_t i : run_order_[late ? 1 : 0]) {
+    if (done[i]) continue;  // a meta rule read it already
+    done[i] = 1;
+    if (off == nullptr || !(*off)[i]) run(rules_[i]);
+  }
   return hits;
 }
 
