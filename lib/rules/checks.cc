@@ -69,6 +69,11 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"ratware_envelope_from", Check::kRatwareEnvelopeFrom},
       {"dkim_valid_author", Check::kDkimValidAuthor},
       {"dkim_checked", Check::kDkimChecked},
+      {"ma_non_text", Check::kMaNonText},
+      {"microsoft_executable", Check::kMicrosoftExecutable},
+      {"suspect_name", Check::kSuspectName},
+      {"unresolved_template", Check::kUnresolvedTemplate},
+      {"helo_ip_mismatch", Check::kHeloIpMismatch},
   };
   for (const auto& [name, check] : kPlain) {
     if (text == name) {
@@ -251,6 +256,8 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
       {"uppercase_percent", Check::kUppercasePercent, false, 2, 2},
       {"space_ratio", Check::kSpaceRatio, false, 2, 2},
       {"base64_length", Check::kBase64Length, false, 1, 2},
+      {"multipart_ratio", Check::kMultipartRatio, false, 2, 2},
+      {"unicode_ratio", Check::kUnicodeRatio, false, 1, 1},
       {"from_in_list", Check::kFromInList, true, 0, 0},
       {"reply_to_in_list", Check::kReplyToInList, true, 0, 0},
       {"uri_host_in_list", Check::kUriHostInList, true, 0, 0},
@@ -263,6 +270,18 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
     std::vector<std::string> args =
         absl::StrSplit(text.substr(open + 1, text.size() - open - 2), ',');
     for (std::string& a : args) a = std::string(absl::StripAsciiWhitespace(a));
+    // blank_line_ratio(MIN,MAX[,MINLINES]): the third number is kept as text.
+    if (name == "blank_line_ratio" && (args.size() == 2 || args.size() == 3)) {
+      double lo, hi, lines = 1;
+      if (absl::SimpleAtod(args[0], &lo) && absl::SimpleAtod(args[1], &hi) &&
+          (args.size() == 2 || absl::SimpleAtod(args[2], &lines))) {
+        c->min = lo;
+        c->max = hi;
+        c->arg = absl::StrCat(std::max(1.0, lines));
+        c->kind = Check::kBlankLineRatio;
+        return absl::OkStatus();
+      }
+    }
     for (const WithArgs& w : kWithArgs) {
       if (name != w.name) continue;
       size_t at = 0;
@@ -663,6 +682,14 @@ std::optional<std::string> RunCheck(const CheckSpec& r, const mime::Message& msg
     case Check::kBadIsoCharset:
     case Check::kUriHostInList:
     case Check::kBayes:
+    case Check::kBlankLineRatio:
+    case Check::kMaNonText:
+    case Check::kMultipartRatio:
+    case Check::kUnicodeRatio:
+    case Check::kMicrosoftExecutable:
+    case Check::kSuspectName:
+    case Check::kUnresolvedTemplate:
+    case Check::kHeloIpMismatch:
       return RunSaCheck(r, msg, data, cache);
   }
   return std::nullopt;

@@ -44,7 +44,14 @@ struct CheckSpec {
                      kDkimValidAuthor, kDkimValid, kDkimChecked,
                      // from_name_address(to|replyto): the address in From's display name
                      // is the recipient's or Reply-To's (late: DKIM signers may excuse it).
-                     kFromNameAddress };
+                     kFromNameAddress,
+                     // SpamAssassin's MIME and body statistics: blank_line_ratio(MIN,MAX,
+                     // MINLINES), ma_non_text, multipart_ratio(MIN,MAX), unicode_ratio(R),
+                     // microsoft_executable, suspect_name, unresolved_template, and
+                     // helo_ip_mismatch (an untrusted relay's HELO address is another
+                     // network's than its own).
+                     kBlankLineRatio, kMaNonText, kMultipartRatio, kUnicodeRatio,
+                     kMicrosoftExecutable, kSuspectName, kUnresolvedTemplate, kHeloIpMismatch };
   Kind kind = Kind::kNone;
   std::optional<double> min, max;  // numeric arguments; unset: "undef" (open)
   std::string arg;                 // a text argument (image type, field name, list name, ...)

@@ -16,7 +16,7 @@ bool IsPrivateAddress(absl::string_view ip) {
   int a = -1, b = -1;
   if (std::sscanf(std::string(ip).c_str(), "%d.%d.", &a, &b) == 2) {
     return a == 10 || a == 127 || (a == 172 && b >= 16 && b <= 31) || (a == 192 && b == 168) ||
-           (a == 169 && b == 254);
+           (a == 169 && b == 254) || (a == 100 && b >= 64 && b <= 127);  // and CGN, as SpamAssassin's
   }
   const std::string lower = absl::AsciiStrToLower(ip);
   return lower == "::1" || absl::StartsWith(lower, "fe80:") || absl::StartsWith(lower, "fc") ||

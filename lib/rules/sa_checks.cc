@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -14,6 +15,7 @@
 #include "lib/mime/address.h"
 #include "lib/mime/urls.h"
 #include "lib/rules/message_fields.h"
+#include "lib/rules/rule_set.h"
 
 namespace farside::rules {
 namespace {
@@ -486,6 +488,195 @@ std::optional<std::string> RunSaCheck(const CheckSpec& r, const mime::Message& m
         if (u + user.size() < from.size() && from.compare(u, user.size(), user) == 0 && from[u + user.size()] == '@') {
           return from;
         }
+      }
+      return std::nullopt;
+    }
+    case Check::kBlankLineRatio: {
+      // SpamAssassin's check_blank_line_ratio: the share of blank lines (white space only)
+      // among the lines of the decoded text parts (rawbody rules' texts), in percent; -1
+      // with fewer than MINLINES lines. Hits in (MIN, MAX], or [.., MAX] when MIN is 0.
+      size_t lines = 0, blank = 0;
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || !p.is_text() || p.is_attachment() || p.content_type == "text/calendar") continue;
+        absl::string_view t = CutForScan(p.decoded, 500000, "\n> ");
+        while (!t.empty()) {
+          const size_t nl = t.find('\n');
+          const absl::string_view line = t.substr(0, nl == absl::string_view::npos ? t.size() : nl + 1);
+          t.remove_prefix(line.size());
+          ++lines;
+          blank += std::all_of(line.begin(), line.end(), [](char ch) { return std::strchr(" \t\n\r\f\v", ch) != nullptr && ch != 0; });
+        }
+      }
+      double minlines = 1;
+      absl::SimpleAtod(r.arg, &minlines);
+      const double ratio = static_cast<double>(lines) < minlines ? -1 : 100.0 * static_cast<double>(blank) / static_cast<double>(lines);
+      if ((*r.min == 0 && ratio <= *r.max) || (ratio > *r.min && ratio <= *r.max)) return absl::StrFormat("%.0f%%", ratio);
+      return std::nullopt;
+    }
+    case Check::kMaNonText:
+      // A multipart/alternative whose own leaves include one that is not text (RTF aside):
+      // an alternative no mail client shows.
+      for (const mime::Part& p : msg.parts()) {
+        if (p.content_type != "multipart/alternative") continue;
+        for (int c : p.children) {
+          const mime::Part& child = msg.parts()[static_cast<size_t>(c)];
+          if (!child.is_leaf() || child.content_type == "multipart/related" ||
+              child.content_type == "application/rtf" || child.is_text()) {
+            continue;
+          }
+          return child.content_type;
+        }
+      }
+      return std::nullopt;
+    case Check::kMultipartRatio: {
+      // SpamAssassin's check_mime_multipart_ratio: once a multipart/alternative is seen,
+      // the raw bytes of the last text/plain leaf over those of the last text/html one
+      // (attachments aside; 1 when either is missing). Hits in [MIN, MAX).
+      bool alternative = false;
+      struct Leaf {
+        const std::string* type;
+        std::optional<size_t> bytes;
+      };
+      std::vector<Leaf> leaves;
+      for (const mime::Part& p : msg.parts()) {
+        if (p.content_type == "multipart/alternative") alternative = true;
+        if (!p.is_leaf()) continue;
+        const mime::HeaderField* cd = p.headers.Find("Content-Disposition");
+        const bool attachment = cd != nullptr && absl::StrContains(absl::AsciiStrToLower(cd->raw), "attachment");
+        Leaf& l = leaves.emplace_back(Leaf{&p.content_type, std::nullopt});
+        if (attachment) continue;
+        l.bytes = 0;
+        if (alternative && (p.content_type == "text/plain" || p.content_type == "text/html")) *l.bytes = p.body.size();
+      }
+      if (!alternative) return std::nullopt;
+      std::optional<size_t> text, html;
+      for (auto it = leaves.rbegin(); it != leaves.rend() && !(text && html); ++it) {
+        if (!it->bytes.has_value()) continue;
+        if (!html && *it->type == "text/html") {
+          html = it->bytes;
+        } else if (!text && *it->type == "text/plain") {
+          text = it->bytes;
+        }
+      }
+      double ratio = 1.0;
+      if (text && html && *html > 0) ratio = static_cast<double>(*text) / static_cast<double>(*html);
+      if (ratio >= *r.min && ratio < *r.max) return absl::StrFormat("%.3f", ratio);
+      return std::nullopt;
+    }
+    case Check::kUnicodeRatio: {
+      // SpamAssassin's check_abundant_unicode_ratio: in text/plain leaves sent as 7bit or
+      // 8bit, "&#xHHHH;" escapes (which plain text never needs) per other character.
+      size_t escapes = 0, chars = 0;
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf() || p.content_type != "text/plain") continue;
+        if (!p.transfer_encoding.empty() && p.transfer_encoding != "7bit" && p.transfer_encoding != "8bit") continue;
+        absl::string_view t = p.body;
+        chars += t.size();
+        for (size_t at = t.find("&#x"); at != absl::string_view::npos; at = t.find("&#x", at + 1)) {
+          if (at + 8 > t.size() || t[at + 7] != ';') continue;
+          bool hex = true;
+          for (size_t k = at + 3; k < at + 7; ++k) hex &= absl::ascii_isdigit(static_cast<unsigned char>(t[k])) || (t[k] >= 'A' && t[k] <= 'F');
+          if (!hex) continue;
+          ++escapes;
+          chars -= 8;
+          at += 7;
+        }
+      }
+      const double ratio = chars == 0 ? 0 : static_cast<double>(escapes) / static_cast<double>(chars);
+      if (ratio >= *r.min) return absl::StrFormat("%.3f", ratio);
+      return std::nullopt;
+    }
+    case Check::kMicrosoftExecutable:
+    case Check::kSuspectName: {
+      // SpamAssassin's AntiVirus plugin. MICROSOFT_EXECUTABLE: a leaf whose Content-Type
+      // name ends in a Windows executable's extension, a base64 leaf whose first line is a
+      // PE header's encoding, or a text leaf holding a uuencoded one. MIME_SUSPECT_NAME: a
+      // name whose extension does not fit the declared type.
+      static const Regex* const kExeName = new Regex(*Regex::Compile(
+          "\\.(?:ade|adp|asx|bas|bat|chm|cmd|com|cpl|crt|dll|exe|hlp|hta|inf|ins|isp|js|jse|lnk|mda|mdb|mde|mdt|mdw|mdz|msc|msi|msp|mst|nws|ops|pcd|pif|prf|reg|scf|scr\\??|sct|shb|shs|shm|swf|url|vb|vbe|vbs|vbx|vxd|wsc|wsf|wsh)$", ""));
+      static const Regex* const kPeBase64 = new Regex(*Regex::Compile("^TV[opqr].A..[AB].[AQgw][A-H].A", ""));
+      static const Regex* const kPeUu = new Regex(*Regex::Compile("^M35[GHIJK].`..`..*````", ""));
+      for (const mime::Part& p : msg.parts()) {
+        if (!p.is_leaf()) continue;
+        const std::string name = absl::AsciiStrToLower(p.content_type_params.Get("name").value_or(""));
+        if (r.kind == Check::kMicrosoftExecutable) {
+          if (!name.empty() && kExeName->Find(name, 100000)) return name;
+          const absl::string_view first = p.body.substr(0, p.body.find('\n'));
+          if (absl::StrContains(p.transfer_encoding, "base64")) {
+            if (kPeBase64->Find(first, 100000)) return "base64";
+          } else if (p.is_text()) {
+            for (absl::string_view line : absl::StrSplit(p.body, '\n')) {
+              if (kPeUu->Find(line, 100000)) return "uuencoded";
+            }
+          }
+          continue;
+        }
+        if (name.empty() || p.content_type == "application/octet-stream") continue;
+        const std::string ext = name.substr(name.rfind('.') == std::string::npos ? 0 : name.rfind('.') + 1);
+        std::string type = p.content_type;
+        for (const std::string pre : {"/x-", "/vnd."}) {
+          if (size_t at = type.find(pre); at != std::string::npos) {
+            type.erase(at + 1, pre.size() - 1);
+            break;
+          }
+        }
+        auto one_of = [&](std::initializer_list<const char*> v) {
+          return std::any_of(v.begin(), v.end(), [&](const char* e) { return ext == e; });
+        };
+        auto starts = [&](std::initializer_list<const char*> v) {
+          return std::any_of(v.begin(), v.end(), [&](const char* e) { return absl::StartsWith(type, e); });
+        };
+        static const Regex* const kTextType = new Regex(*Regex::Compile(
+            "^(?:text/(?:plain|[px]?html?|english|sgml|xml|enriched|richtext)|message/external-body)", ""));
+        static const Regex* const kWord = new Regex(*Regex::Compile("^application/.*word$", ""));
+        static const Regex* const kPpt = new Regex(*Regex::Compile("^application/.*(?:powerpoint|ppt)$", ""));
+        static const Regex* const kExcel = new Regex(*Regex::Compile("^application/.*excel$", ""));
+        const bool suspect =
+            (one_of({"txt", "htm", "html", "phtm", "phtml", "xhtm", "xhtml", "xml"}) && !kTextType->Find(type, 100000)) ||
+            (one_of({"jpg", "jpeg", "tif", "tiff", "gif", "png"}) && !starts({"image/", "application/mac-binhex"})) ||
+            (ext == "vcf" && type != "text/vcard") ||
+            (one_of({"bat", "com", "exe", "pif", "scr", "swf", "vbs"}) && !starts({"application/"})) ||
+            (ext == "doc" && !kWord->Find(type, 100000)) || (ext == "ppt" && !kPpt->Find(type, 100000)) ||
+            (ext == "xls" && !kExcel->Find(type, 100000));
+        if (suspect) return absl::StrCat(name, " as ", p.content_type);
+      }
+      return std::nullopt;
+    }
+    case Check::kUnresolvedTemplate: {
+      // A header field (other than those that quote people) holding "%WORD" the sending
+      // software left unexpanded.
+      static const Regex* const kTemplate = new Regex(*Regex::Compile("%[A-Z][A-Z_-]", ""));
+      static const Regex* const kQuoting = new Regex(*Regex::Compile(
+          "^(?:X-VMS-To|X-UIDL|X-Face|To|Cc|From|Subject|References|In-Reply-To|(?:X-|Resent-|X-Original-)?Message-Id):", "i"));
+      for (const mime::HeaderField& f : msg.headers().fields()) {
+        const std::string all = absl::StrCat(f.name, ": ", f.value);
+        for (absl::string_view line : absl::StrSplit(all, '\n')) {
+          if (kTemplate->Find(line, 100000) && !kQuoting->Find(line, 100000)) return f.name;
+        }
+      }
+      return std::nullopt;
+    }
+    case Check::kHeloIpMismatch: {
+      // SpamAssassin's helo_ip_mismatch: an untrusted relay that said HELO with a public
+      // IPv4 address outside the /24 of the public IPv4 address it connected from.
+      auto ipv4 = [](absl::string_view a) {
+        std::vector<absl::string_view> o = absl::StrSplit(a, '.');
+        if (o.size() != 4) return false;
+        for (absl::string_view x : o) {
+          int v = 0;
+          if (x.empty() || x.size() > 3 || (x.size() > 1 && x[0] == '0') || !absl::SimpleAtoi(x, &v) ||
+              !absl::ascii_isdigit(static_cast<unsigned char>(x[0])) || v > 255) {
+            return false;
+          }
+        }
+        return true;
+      };
+      for (const Relay& rl : cache.relays(msg)) {
+        if (rl.trusted) continue;
+        const std::string& helo = rl.hop->from;
+        const std::string& ip = rl.hop->ip;
+        if (!ipv4(helo) || IsPrivateAddress(helo) || !ipv4(ip) || IsPrivateAddress(ip) || helo == ip) continue;
+        if (!absl::StartsWith(ip, helo.substr(0, helo.rfind('.') + 1))) return absl::StrCat(helo, " from ", ip);
       }
       return std::nullopt;
     }

@@ -149,6 +149,11 @@ std::string NativeCheck(absl::string_view call) {
       {"have_any_bounce_relays()", "bounce_relays_configured"},
       {"check_welcomelist_bounce_relays()", "bounce_from_relay"},
       {"check_whitelist_bounce_relays()", "bounce_from_relay"},
+      {"check_ma_non_text()", "ma_non_text"},
+      {"check_microsoft_executable()", "microsoft_executable"},
+      {"check_suspect_name()", "suspect_name"},
+      {"check_unresolved_template()", "unresolved_template"},
+      {"helo_ip_mismatch()", "helo_ip_mismatch"},
   };
   for (const auto& [sa, native] : kMap) {
     if (c == sa) return native;
@@ -166,6 +171,9 @@ std::string NativeCheck(absl::string_view call) {
       {"check_from_in_list(", "from_in_list("},
       {"check_replyto_in_list(", "reply_to_in_list("},
       {"check_bayes(", "bayes("},
+      {"check_blank_line_ratio(", "blank_line_ratio("},
+      {"check_mime_multipart_ratio(", "multipart_ratio("},
+      {"check_abundant_unicode_ratio(", "unicode_ratio("},
   };
   for (const auto& [sa, native] : kRenamed) {
     if (absl::StartsWith(c, sa)) return native + c.substr(std::strlen(sa));

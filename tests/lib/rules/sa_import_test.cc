@@ -572,6 +572,50 @@ welcomelist_bounce_relays    out.example.net
             "MY_SERVERS_FOUND __HAVE_BOUNCE_RELAYS HAVE_RELAYS ");
 }
 
+// MIMEEval's, AntiVirus's, HeaderEval's and RelayEval's statistics, ported as checks.
+TEST(SaImport, MimeAntivirusTemplateAndHeloEvalsMapToChecks) {
+  SaImport imp = Import(R"(
+body BLANK_LINES_80_90       eval:check_blank_line_ratio('80','90','4')
+body MULTIPART_ALT_NON_TEXT  eval:check_ma_non_text()
+body MIME_HTML_MOSTLY        eval:check_mime_multipart_ratio('0.00','0.01')
+body MICROSOFT_EXECUTABLE    eval:check_microsoft_executable()
+body MIME_SUSPECT_NAME       eval:check_suspect_name()
+body PP_TOO_MUCH_UNICODE02   eval:check_abundant_unicode_ratio(0.02)
+header UNRESOLVED_TEMPLATE   eval:check_unresolved_template()
+header RCVD_HELO_IP_MISMATCH eval:helo_ip_mismatch()
+)");
+  ASSERT_EQ(imp.skipped_count(), 0) << imp.skipped[0].reason;
+  auto rs = RuleSet::FromRuleFiles({{"sa", imp.rules, true}}, 100000, nullptr);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  const std::string html = "<html><body>" + std::string(500, 'x') + "</body></html>";
+  // A PE file's first bytes in base64 ("MZ" and its DOS header).
+  const std::string pe = "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  auto mail = [&](const std::string& helo, const std::string& mailer, const std::string& name) {
+    return "Received: from " + helo + " (mail.example [203.0.113.9]) by mx.example.net with SMTP\n"
+           "X-Mailer: " + mailer + "\nSubject: x\nContent-Type: multipart/mixed; boundary=o\n\n"
+           "--o\nContent-Type: multipart/alternative; boundary=a\n\n"
+           "--a\nContent-Type: text/plain\n\nhi\n"
+           "--a\nContent-Type: text/html\n\n" + html + "\n"
+           "--a\nContent-Type: application/pdf\n\nxx\n--a--\n"
+           "--o\nContent-Type: image/gif; name=\"" + name + "\"\nContent-Transfer-Encoding: base64\n\n" + pe +
+           "\n--o--\n";
+  };
+  EXPECT_EQ(HitNames(**rs, mail("198.51.100.7", "%MAILER_NAME", "photo.exe")),
+            "MULTIPART_ALT_NON_TEXT MIME_HTML_MOSTLY MICROSOFT_EXECUTABLE MIME_SUSPECT_NAME UNRESOLVED_TEMPLATE "
+            "RCVD_HELO_IP_MISMATCH ");
+  EXPECT_EQ(HitNames(**rs, mail("203.0.113.77", "Mailer 1.0", "photo.gif")),
+            "MULTIPART_ALT_NON_TEXT MIME_HTML_MOSTLY MICROSOFT_EXECUTABLE ")
+      << "a HELO in the client's /24, no template, a fitting name: the PE header alone";
+  EXPECT_EQ(HitNames(**rs, mail("10.0.0.1", "x", "photo.gif")).find("RCVD_HELO_IP_MISMATCH"), std::string::npos)
+      << "a private HELO address is not compared";
+  // Plain text: 8 blank lines of 9 (88.9%), and 3 "&#xHHHH;" escapes per 12 other bytes.
+  EXPECT_EQ(HitNames(**rs, "Subject: y\n\n&#x0041;&#x0042;&#x0043; ab\n\n\n\n\n\n\n\n\n"),
+            "BLANK_LINES_80_90 PP_TOO_MUCH_UNICODE02 ");
+  EXPECT_EQ(HitNames(**rs, "Subject: y\n\nA B C ab\n\n\n\n\n\n\n\n\n"), "BLANK_LINES_80_90 ");
+  EXPECT_EQ(HitNames(**rs, "Subject: z\nX-Mailer: 100%Real\n\nhello world\n"), "")
+      << "one line is under the 4 the ratio needs; %R alone is no template";
+}
+
 // ImageInfo reads image sizes from the GIF, PNG and JPEG headers of base64 parts.
 TEST(SaImport, ImageEvalsReadImageHeaders) {
   SaImport imp = Import(R"(
