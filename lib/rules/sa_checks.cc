@@ -508,7 +508,7 @@ std::optional<std::string> RunSaCheck(const CheckSpec& r, const mime::Message& m
         }
       }
       double minlines = 1;
-      absl::SimpleAtod(r.arg, &minlines);
+      if (!absl::SimpleAtod(r.arg, &minlines)) minlines = 1;
       const double ratio = static_cast<double>(lines) < minlines ? -1 : 100.0 * static_cast<double>(blank) / static_cast<double>(lines);
       if ((*r.min == 0 && ratio <= *r.max) || (ratio > *r.min && ratio <= *r.max)) return absl::StrFormat("%.0f%%", ratio);
       return std::nullopt;
