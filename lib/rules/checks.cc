@@ -270,14 +270,14 @@ absl::Status ParseCheck(absl::string_view text, CheckSpec* c) {
     std::vector<std::string> args =
         absl::StrSplit(text.substr(open + 1, text.size() - open - 2), ',');
     for (std::string& a : args) a = std::string(absl::StripAsciiWhitespace(a));
-    // blank_line_ratio(MIN,MAX[,MINLINES]): the third number is kept as text.
+    // blank_line_ratio(MIN,MAX[,MINLINES]): three numbers, one more than kWithArgs holds.
     if (name == "blank_line_ratio" && (args.size() == 2 || args.size() == 3)) {
       double lo, hi, lines = 1;
       if (absl::SimpleAtod(args[0], &lo) && absl::SimpleAtod(args[1], &hi) &&
           (args.size() == 2 || absl::SimpleAtod(args[2], &lines))) {
         c->min = lo;
         c->max = hi;
-        c->arg = absl::StrCat(std::max(1.0, lines));
+        c->lines = std::max(1.0, lines);
         c->kind = Check::kBlankLineRatio;
         return absl::OkStatus();
       }

@@ -57,6 +57,7 @@ struct CheckSpec {
   std::string arg;                 // a text argument (image type, field name, list name, ...)
   std::optional<Regex> regex;      // the freemail checks' optional pattern, html_text_match's
   std::string op;                  // html_tag_balance, html_eval: <, <=, ==, !=, >=, >
+  double lines = 1;                // blank_line_ratio: the fewest lines it rates
 };
 
 // The free mail providers the rule files name (RuleFile.freemail_domains).

@@ -1,13 +1,14 @@
 // SpamAssassin's eval checks, ported: each says in its comment what SpamAssassin's looks for.
 #include "lib/rules/sa_checks.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -507,9 +508,7 @@ std::optional<std::string> RunSaCheck(const CheckSpec& r, const mime::Message& m
           blank += std::all_of(line.begin(), line.end(), [](char ch) { return std::strchr(" \t\n\r\f\v", ch) != nullptr && ch != 0; });
         }
       }
-      double minlines = 1;
-      if (!absl::SimpleAtod(r.arg, &minlines)) minlines = 1;
-      const double ratio = static_cast<double>(lines) < minlines ? -1 : 100.0 * static_cast<double>(blank) / static_cast<double>(lines);
+      const double ratio = static_cast<double>(lines) < r.lines ? -1 : 100.0 * static_cast<double>(blank) / static_cast<double>(lines);
       if ((*r.min == 0 && ratio <= *r.max) || (ratio > *r.min && ratio <= *r.max)) return absl::StrFormat("%.0f%%", ratio);
       return std::nullopt;
     }
@@ -659,17 +658,10 @@ std::optional<std::string> RunSaCheck(const CheckSpec& r, const mime::Message& m
     case Check::kHeloIpMismatch: {
       // SpamAssassin's helo_ip_mismatch: an untrusted relay that said HELO with a public
       // IPv4 address outside the /24 of the public IPv4 address it connected from.
-      auto ipv4 = [](absl::string_view a) {
-        std::vector<absl::string_view> o = absl::StrSplit(a, '.');
-        if (o.size() != 4) return false;
-        for (absl::string_view x : o) {
-          int v = 0;
-          if (x.empty() || x.size() > 3 || (x.size() > 1 && x[0] == '0') || !absl::SimpleAtoi(x, &v) ||
-              !absl::ascii_isdigit(static_cast<unsigned char>(x[0])) || v > 255) {
-            return false;
-          }
-        }
-        return true;
+      // inet_pton takes only dotted quads without leading zeros, as IS_IPV4_ADDRESS does.
+      auto ipv4 = [](const std::string& a) {
+        in_addr v;
+        return inet_pton(AF_INET, a.c_str(), &v) == 1;
       };
       for (const Relay& rl : cache.relays(msg)) {
         if (rl.trusted) continue;
